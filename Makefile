@@ -1,0 +1,95 @@
+# taskalign build. `make` builds the CLI; `make test` installs what is missing,
+# builds and runs the whole suite; `make demo` runs the main job.
+# MODE=release (default) | debug | asan | ubsan
+MODE ?= release
+BUILD := build/$(MODE)
+
+CC ?= cc
+WARN := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+BASE := $(WARN) -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -fopenmp -MMD -MP
+ifeq ($(MODE),release)
+  OPT := -O3 -march=native -g
+else ifeq ($(MODE),debug)
+  OPT := -O0 -g
+else ifeq ($(MODE),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(MODE),ubsan)
+  OPT := -O1 -g -fsanitize=undefined -fno-sanitize-recover=undefined
+else
+  $(error unknown MODE '$(MODE)': use release, debug, asan or ubsan)
+endif
+CFLAGS += $(BASE) $(OPT)
+LDLIBS := -lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lm -lpthread
+LDFLAGS += -fopenmp $(filter -fsanitize=%,$(OPT))
+
+LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIB := $(BUILD)/libtaskalign.a
+BIN := $(BUILD)/taskalign
+GEN := $(BUILD)/gen/commands.inc
+
+.PHONY: all deps test-deps test unit demo bench clean fuzz format
+all: $(BIN)
+
+# Subcommands register themselves with a line `TA_COMMAND("name", fn, "summary")`
+# in src/cli/cmd_*.c; the table in main.c is generated from those lines.
+$(GEN): $(CLI_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@grep -h '^TA_COMMAND(' $(CLI_SRC) | sed 's/^TA_COMMAND(/X(/; s/;$$//' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(CLI_OBJ): $(GEN)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+unit: $(BIN) $(TEST_BIN)
+
+deps:
+	@scripts/deps.sh
+
+test-deps:
+	@scripts/deps.sh --test
+
+# The README's test command.
+test: test-deps
+	@$(MAKE) --no-print-directory unit MODE=$(MODE)
+	@MODE=$(MODE) tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all MODE=$(MODE)
+	@MODE=$(MODE) scripts/demo.sh
+
+bench: $(BIN) $(BENCH_BIN)
+
+fuzz:
+	@scripts/fuzz.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(shell find src -name '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

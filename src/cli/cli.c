@@ -1,0 +1,67 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int ta_cli_fail(const ta_error *err) {
+    fprintf(stderr, "taskalign: error: %s\n", err && err->msg[0] ? err->msg : "unknown failure");
+    return 1;
+}
+
+int ta_cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "taskalign %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'taskalign %s --help'.\n", cmd);
+    return 2;
+}
+
+int ta_cli_parse_ids(const char *s, int32_t **ids, size_t *n, ta_error *err) {
+    size_t cap = 16, cnt = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    if (!v) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 0 || x > INT32_MAX || (*end && *end != ',')) {
+            free(v);
+            return ta_error_set(err, TA_EINVAL, "--ids: element %zu of '%s' is not a token id", cnt + 1, s);
+        }
+        if (cnt == cap) {
+            cap *= 2;
+            int32_t *nv = realloc(v, cap * sizeof *v);
+            if (!nv) { free(v); return ta_error_set(err, TA_ENOMEM, "out of memory"); }
+            v = nv;
+        }
+        v[cnt++] = (int32_t)x;
+        p = *end ? end + 1 : end;
+    }
+    if (cnt == 0) { free(v); return ta_error_set(err, TA_EINVAL, "--ids: no token ids given"); }
+    *ids = v;
+    *n = cnt;
+    return TA_OK;
+}
+
+int ta_cli_parse_long(const char *s, const char *flag, long *out, ta_error *err) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end || errno) return ta_error_set(err, TA_EINVAL, "%s: '%s' is not an integer", flag, s);
+    *out = x;
+    return TA_OK;
+}
+
+int ta_cli_parse_double(const char *s, const char *flag, double *out, ta_error *err) {
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || errno) return ta_error_set(err, TA_EINVAL, "%s: '%s' is not a number", flag, s);
+    *out = x;
+    return TA_OK;
+}

@@ -1,0 +1,31 @@
+/* cli.h: helpers shared by the subcommands. Each subcommand lives in
+ * src/cli/cmd_<name>.c, registers itself with a TA_COMMAND line at the top
+ * level of that file (the table in main.c is generated from those lines):
+ *
+ *   TA_COMMAND("logprobs", ta_cmd_logprobs, "log-probabilities of a token sequence");
+ *
+ * and has the signature int fn(int argc, char **argv) where argv[0] is the
+ * subcommand name. It returns the process exit code: 0 ok, 1 failure, 2 usage. */
+#ifndef TA_CLI_CLI_H
+#define TA_CLI_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define TA_COMMAND(name, fn, summary) int fn(int argc, char **argv)
+#define TA_VERSION "0.1.0"
+
+/* Prints "taskalign: error: <msg>" to stderr; returns 1. */
+int ta_cli_fail(const ta_error *err);
+/* Prints "taskalign CMD: <msg>\nTry 'taskalign CMD --help'." to stderr; returns 2. */
+int ta_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses "1,5,9,3" into a malloc'd array. Errors name the bad element. */
+int ta_cli_parse_ids(const char *s, int32_t **ids, size_t *n, ta_error *err);
+/* Strict number parsing: the whole string must be a number. */
+int ta_cli_parse_long(const char *s, const char *flag, long *out, ta_error *err);
+int ta_cli_parse_double(const char *s, const char *flag, double *out, ta_error *err);
+
+#endif

@@ -1,0 +1,108 @@
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "core/rng.h"
+#include "harness.h"
+
+TEST(test_error_format) {
+    ta_error e = {0};
+    int rc = ta_error_set(&e, TA_EFORMAT, "'%s': bad", "x.json");
+    CHECK(rc == TA_EFORMAT);
+    CHECK(!strcmp(e.msg, "'x.json': bad"));
+    ta_error_prefix(&e, "line %d", 3);
+    CHECK(!strcmp(e.msg, "line 3: 'x.json': bad"));
+}
+
+TEST(test_atomic_write_and_read) {
+    char dir[] = "/tmp/ta_core_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/b/f.bin", dir);
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    ta_error e = {0};
+    CHECK_OK(ta_mkdir_p(sub, &e), e);
+    CHECK_OK(ta_file_write_atomic(path, "hello", 5, &e), e);
+    char *buf;
+    size_t n;
+    CHECK_OK(ta_file_read_all(path, 1 << 20, &buf, &n, &e), e);
+    CHECK(n == 5 && !memcmp(buf, "hello", 5));
+    free(buf);
+    CHECK(ta_file_read_all(path, 3, &buf, &n, &e) == TA_ERANGE);
+    ta_mapped m;
+    CHECK_OK(ta_mapped_open(&m, path, &e), e);
+    CHECK(m.size == 5 && !memcmp(m.data, "hello", 5));
+    ta_mapped_release(&m);
+    CHECK(ta_mapped_open(&m, "/nonexistent/x", &e) == TA_ENOTFOUND);
+    CHECK(strstr(e.msg, "/nonexistent/x") != NULL);
+    /* an aborted write leaves the old file alone */
+    ta_atomic_file af;
+    CHECK_OK(ta_atomic_open(&af, path, &e), e);
+    ta_atomic_write(&af, "XX", 2, &e);
+    ta_atomic_abort(&af);
+    CHECK_OK(ta_file_read_all(path, 1 << 20, &buf, &n, &e), e);
+    CHECK(n == 5 && !memcmp(buf, "hello", 5));
+    free(buf);
+    unlink(path);
+}
+
+TEST(test_json_errors_have_positions) {
+    json_t *j = NULL;
+    ta_error e = {0};
+    const char *bad = "{\n  \"a\": 1,\n  \"b\": ]\n}";
+    CHECK(ta_json_load_buf(bad, strlen(bad), "cfg.json", &j, &e) == TA_EFORMAT);
+    CHECK_MSG(strstr(e.msg, "cfg.json:3:") != NULL, "%s", e.msg);
+    const char *good = "{\"n\": 3, \"s\": \"x\"}";
+    CHECK_OK(ta_json_load_buf(good, strlen(good), "g", &j, &e), e);
+    int64_t n = 0;
+    CHECK_OK(ta_json_get_int(j, "n", 1, &n, "g", &e), e);
+    CHECK(n == 3);
+    CHECK(ta_json_get_int(j, "s", 1, &n, "g", &e) == TA_EFORMAT);
+    CHECK(ta_json_get_int(j, "zz", 1, &n, "g", &e) == TA_EFORMAT);
+    CHECK(strstr(e.msg, "\"zz\"") != NULL);
+    json_decref(j);
+}
+
+TEST(test_rng_deterministic_and_normal) {
+    ta_rng a, b;
+    ta_rng_seed(&a, 42);
+    ta_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++) CHECK(ta_rng_u64(&a) == ta_rng_u64(&b));
+    double s = 0, s2 = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = ta_rng_normal(&a);
+        s += x;
+        s2 += x * x;
+    }
+    CHECK_NEAR(s / n, 0.0, 0.01);
+    CHECK_NEAR(s2 / n, 1.0, 0.02);
+    for (int i = 0; i < 1000; i++) CHECK(ta_rng_below(&a, 7) < 7);
+}
+
+TEST(test_arena) {
+    ta_arena ar;
+    ta_arena_init(&ar, 1024);
+    char *p = ta_arena_alloc(&ar, 10);
+    CHECK(p && ((uintptr_t)p % 64) == 0);
+    char *big = ta_arena_alloc(&ar, 100000);
+    CHECK(big != NULL);
+    memset(big, 1, 100000);
+    CHECK(!strcmp(ta_arena_strdup(&ar, "abc"), "abc"));
+    ta_arena_reset(&ar);
+    CHECK(ar.used_total == 0);
+    ta_arena_release(&ar);
+}
+
+int main(void) {
+    RUN(test_error_format);
+    RUN(test_atomic_write_and_read);
+    RUN(test_json_errors_have_positions);
+    RUN(test_rng_deterministic_and_normal);
+    RUN(test_arena);
+    return TEST_END();
+}

@@ -41,11 +41,11 @@ typedef struct ta_stream {
  * (malloc'd; the agent frees it). tools_json is the OpenAI-format tool array
  * (tools.h) for templates that render tools themselves; it may be ignored
  * when the system prompt already lists them. stream may be NULL. */
-typedef struct ta_model {
+typedef struct ta_agent_model { /* not ta_model: that name is the transformer (model/model.h) */
     void *ctx;
     int (*respond)(void *ctx, const ta_conversation *conv, const char *tools_json, const ta_stream *stream,
                    char **reply_text, ta_error *err);
-} ta_model;
+} ta_agent_model;
 
 /* Optional callback: told about each tool call after it ran (for a chat UI
  * that prints "-> create_task(...)"). */
@@ -92,7 +92,7 @@ void ta_agent_result_release(ta_agent_result *r);
  * failed (see out->calls[i].ok); fails only when the model fails (its status,
  * e.g. TA_EINTERRUPTED) or memory runs out. On failure conv keeps the
  * messages appended by the completed steps and out what was recorded. */
-int ta_agent_run(const ta_model *model, ta_store *store, ta_conversation *conv, const ta_agent_opts *opts,
+int ta_agent_run(const ta_agent_model *model, ta_store *store, ta_conversation *conv, const ta_agent_opts *opts,
                  ta_agent_result *out, ta_error *err);
 
 /* Appends conv as one JSONL line {"messages": [...]} to path (creating it).

@@ -46,6 +46,17 @@ $(GEN): $(CLI_SRC) Makefile
 	@mkdir -p $(dir $@)
 	@grep -h '^TA_COMMAND(' $(CLI_SRC) | sed 's/^TA_COMMAND(/X(/; s/;$$//' > $@.tmp && mv $@.tmp $@
 
+# Data files the library embeds: data/X becomes $(BUILD)/gen/embed/X.inc, a C
+# string literal a module includes (`#include "embed/tools.json.inc"`), so the
+# binary needs no data path at run time. List a file here to embed it.
+EMBED_SRC := data/tools.json data/system_prompt.txt
+EMBED_INC := $(EMBED_SRC:data/%=$(BUILD)/gen/embed/%.inc)
+$(BUILD)/gen/embed/%.inc: data/%
+	@mkdir -p $(dir $@)
+	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+# Order-only: the first build needs them; -MMD tracks them afterwards.
+$(LIB_OBJ): | $(EMBED_INC)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

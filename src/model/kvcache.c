@@ -11,6 +11,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/swiglu.h"
+#include "model/transformer.h"
 
 /* ---- cache ---------------------------------------------------------------- */
 
@@ -137,13 +138,8 @@ static int reserve(ta_kv_scratch *s, const ta_config *cfg, size_t rows, size_t c
             s->ctx_cap = s->head_dim = 0;
             return ta_error_set(err, TA_ENOMEM, "kv forward: out of memory for RoPE tables (%zu positions)", ctx);
         }
-        ta_rope_params rp = {.head_dim = HD,
-                             .theta = cfg->rope_theta,
-                             .llama3 = cfg->rope_kind == TA_ROPE_LLAMA3,
-                             .factor = cfg->rope_factor,
-                             .low_freq_factor = cfg->rope_low_freq_factor,
-                             .high_freq_factor = cfg->rope_high_freq_factor,
-                             .original_max_pos = (double)cfg->rope_original_max_pos};
+        ta_rope_params rp;
+        ta_config_rope_params(cfg, &rp);
         ta_rope_inv_freq(s->inv_freq, &rp);
         ta_rope_table(s->cos_t, s->sin_t, s->inv_freq, HD, ctx);
         s->ctx_cap = ctx;

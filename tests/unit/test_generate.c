@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "model/generate.h"
 #include "model/kvcache.h"
+#include "model/transformer.h"
 
 static ta_config tiny_cfg(int qwen, int llama3) {
     ta_config c = {0};
@@ -308,6 +309,60 @@ TEST(test_packed_batch_mixed) {
     free_model(&m);
 }
 
+/* The cache path against the training forward (ta_forward over a right-padded
+ * batch, full logits from ta_acts_logits): every position of every row. */
+TEST(test_cache_matches_training_forward) {
+    ta_config cfg = tiny_cfg(1, 1);
+    ta_model m;
+    build_model(&m, &cfg, 17);
+    size_t V = cfg.vocab_size;
+    enum { B = 2, T = 15 };
+    size_t lens[B] = {15, 9};
+    int32_t tokens[B * T], targets[B * T];
+    float lp[B * T];
+    random_ids(tokens, B * T, V, 44);
+    for (size_t i = 0; i < B * T; i++) targets[i] = -1;
+    ta_error e = {0};
+    ta_acts *a = NULL;
+    CHECK_OK(ta_acts_plan(&a, &cfg, B, T, &e), e);
+    CHECK_OK(ta_forward(&m, a, tokens, lens, targets, lp, NULL, &e), e);
+    const float *full = ta_acts_logits(a);
+    ta_kv_scratch s;
+    ta_kv_scratch_init(&s);
+    ta_kvcache c[B];
+    ta_kv_seq seqs[B];
+    for (int b = 0; b < B; b++) {
+        CHECK_OK(ta_kvcache_init(&c[b], &cfg, T, &e), e);
+        seqs[b] = (ta_kv_seq){&c[b], tokens + b * T, 4}; /* 4-token prefill, then decode */
+    }
+    float *got = malloc(B * T * V * sizeof(float)), *step = malloc(B * V * sizeof(float));
+    float *pre = malloc(8 * V * sizeof(float));
+    CHECK_OK(ta_kv_forward(&m, seqs, B, TA_KV_LOGITS_ALL, pre, &s, &e), e);
+    for (int b = 0; b < B; b++) memcpy(got + b * T * V, pre + b * 4 * V, 4 * V * sizeof(float));
+    for (size_t t = 4; t < T; t++) {
+        size_t nb = 0;
+        int which[B];
+        for (int b = 0; b < B; b++)
+            if (t < lens[b]) {
+                seqs[nb] = (ta_kv_seq){&c[b], tokens + b * T + t, 1};
+                which[nb++] = b;
+            }
+        CHECK_OK(ta_kv_forward(&m, seqs, nb, TA_KV_LOGITS_LAST, step, &s, &e), e);
+        for (size_t i = 0; i < nb; i++) memcpy(got + (which[i] * T + t) * V, step + i * V, V * sizeof(float));
+    }
+    for (int b = 0; b < B; b++) {
+        double d = max_abs_diff(got + b * T * V, full + b * T * V, lens[b] * V);
+        CHECK_MSG(d <= TOL, "row %d max |diff| %g", b, d);
+        ta_kvcache_release(&c[b]);
+    }
+    free(got);
+    free(step);
+    free(pre);
+    ta_kv_scratch_release(&s);
+    ta_acts_free(a);
+    free_model(&m);
+}
+
 TEST(test_skinny_matmul) {
     enum { B = 3, K = 37, N = 29 };
     float x[B * K], w[N * K], b[N], y[B * N];
@@ -531,6 +586,7 @@ int main(void) {
     RUN(test_cache_logits_llama3_rope);
     RUN(test_cache_logits_tied_mha);
     RUN(test_packed_batch_mixed);
+    RUN(test_cache_matches_training_forward);
     RUN(test_skinny_matmul);
     RUN(test_generate_batch_equals_alone);
     RUN(test_greedy_matches_reference);

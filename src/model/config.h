@@ -41,6 +41,9 @@ typedef struct ta_config {
     size_t n_eos;
     int32_t pad_token_id;      /* -1 if absent */
     char torch_dtype[16];      /* "float32", "bfloat16", ... ("" if absent) */
+    size_t sliding_window;     /* Mistral attention window; 0 = none. Accepted,
+                                  not implemented: sequences must stay within it
+                                  (see ta_config_max_context) */
 } ta_config;
 
 /* Parses and validates a config.json file. */
@@ -51,5 +54,10 @@ int ta_config_parse(ta_config *cfg, const char *json_text, size_t len, const cha
 int ta_config_save(const ta_config *cfg, const char *path, ta_error *err);
 /* Checks internal consistency (divisibility, positivity); `what` names the source. */
 int ta_config_validate(const ta_config *cfg, const char *what, ta_error *err);
+/* "llama", "mistral" or "qwen2" (config.json's model_type). */
+const char *ta_config_model_type(const ta_config *cfg);
+/* Longest sequence the engine may process with exact results:
+ * max_position_embeddings, or the sliding window when that is smaller. */
+size_t ta_config_max_context(const ta_config *cfg);
 
 #endif

@@ -6,6 +6,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/rng.h"
+#include "core/sha256.h"
 #include "harness.h"
 
 TEST(test_error_format) {
@@ -98,7 +99,33 @@ TEST(test_arena) {
     ta_arena_release(&ar);
 }
 
+TEST(test_sha256_vectors) {
+    ta_sha256 s;
+    char hex[65];
+    ta_sha256_init(&s);
+    ta_sha256_final_hex(&s, hex);
+    CHECK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    ta_sha256_init(&s);
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    ta_sha256_update(&s, m, strlen(m));
+    ta_sha256_final_hex(&s, hex);
+    CHECK(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+    ta_sha256_init(&s);
+    for (int i = 0; i < 1000; i++) ta_sha256_update(&s, "aaaaaaaaaa", 10); /* 10^4 'a', split oddly below */
+    ta_sha256_final_hex(&s, hex);
+    ta_sha256 t;
+    ta_sha256_init(&t);
+    char big[10000];
+    memset(big, 'a', sizeof big);
+    ta_sha256_update(&t, big, 7);
+    ta_sha256_update(&t, big, sizeof big - 7);
+    char hex2[65];
+    ta_sha256_final_hex(&t, hex2);
+    CHECK(!strcmp(hex, hex2));
+}
+
 int main(void) {
+    RUN(test_sha256_vectors);
     RUN(test_error_format);
     RUN(test_atomic_write_and_read);
     RUN(test_json_errors_have_positions);

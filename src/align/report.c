@@ -1,0 +1,366 @@
+#include "align/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "align/stats.h"
+#include "core/file.h"
+
+/* A const table, not mutable state. */
+const ta_metric_desc ta_report_headline[] = {
+    {"asr", "harmful compliance (ASR)", 1},
+    {"jailbreak_resistance", "jailbreak resistance", 0},
+    {"weak_refusal", "weak refusal", 1},
+    {"false_refusal", "false refusal", 1},
+    {"clarification", "clarification rate", 0},
+    {"task_skill", "task skill", 0},
+    {"tool_selection", "tool selection", 0},
+    {"arg_accuracy", "argument accuracy", 0},
+    {"json_valid", "JSON validity", 0},
+    {"refusal_quality", "refusal quality", 0},
+    {"refusal_full_rubric", "refusals with all 5 parts", 0},
+    {"unscored", "unscored by the judge", 1},
+};
+const size_t ta_report_n_headline = sizeof ta_report_headline / sizeof ta_report_headline[0];
+
+static const json_t *metric(const json_t *report, const char *name) {
+    return json_object_get(json_object_get(report, "metrics"), name);
+}
+
+static int est_of(const json_t *m, double *v, double *lo, double *hi, long *n) {
+    const json_t *jv = json_object_get(m, "value");
+    *n = (long)json_integer_value(json_object_get(m, "n"));
+    if (!json_is_number(jv)) return -1;
+    *v = json_number_value(jv);
+    *lo = json_number_value(json_object_get(m, "lo"));
+    *hi = json_number_value(json_object_get(m, "hi"));
+    return 0;
+}
+
+static void fmt_est(char *buf, size_t cap, const json_t *m) {
+    double v, lo, hi;
+    long n;
+    if (!m || est_of(m, &v, &lo, &hi, &n)) snprintf(buf, cap, "n/a (n=%ld)", m ? n : 0L);
+    else snprintf(buf, cap, "%.1f%% [%.1f, %.1f] (n=%ld)", 100 * v, 100 * lo, 100 * hi, n);
+}
+
+static const char *s_of(const json_t *o, const char *k, const char *dflt) {
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* HTML-escapes s into fp. */
+static void esc(FILE *fp, const char *s) {
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '&': fputs("&amp;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        default: fputc(*s, fp);
+        }
+    }
+}
+
+/* Markdown table cells must not contain '|' or newlines. */
+static void md_cell(FILE *fp, const char *s, size_t max) {
+    size_t i = 0;
+    for (; s && *s && i < max; s++, i++) {
+        if (*s == '|') fputs("\\|", fp);
+        else if (*s == '\n' || *s == '\r') fputc(' ', fp);
+        else fputc(*s, fp);
+    }
+    if (s && *s) fputs("...", fp);
+}
+
+char *ta_report_markdown(const json_t *r, const json_t *before) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp) return NULL;
+    fprintf(fp, "# taskalign evaluation: %s\n\n", s_of(r, "model", "?"));
+    fprintf(fp, "Judge `%s`; decoding ", s_of(r, "judge_version", "?"));
+    char *dec = json_dumps(json_object_get(r, "decoding"), JSON_COMPACT | JSON_SORT_KEYS);
+    fprintf(fp, "`%s`; today %s.\n\n", dec ? dec : "{}", s_of(r, "today", "?"));
+    free(dec);
+    fprintf(fp, "Suites:\n\n");
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(r, "suites"), i, s)
+        fprintf(fp, "- `%s` (%lld items, sha256 `%.16s…`)\n", s_of(s, "path", "?"), (long long)json_integer_value(json_object_get(s, "items")), s_of(s, "sha256", ""));
+    fprintf(fp, "\n| metric | %s95%% CI |\n|---|---|%s\n", before ? "before | after | " : "", before ? "---|---|" : "");
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        char a[96], b[96];
+        fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
+        if (before) {
+            fmt_est(b, sizeof b, metric(before, ta_report_headline[k].name));
+            fprintf(fp, "| %s | %s | %s |\n", ta_report_headline[k].title, b, a);
+        } else {
+            fprintf(fp, "| %s | %s |\n", ta_report_headline[k].title, a);
+        }
+    }
+    const json_t *g = json_object_get(r, "guarded_metrics");
+    if (json_is_object(g)) {
+        fprintf(fp, "\n## Model + guards\n\n| metric | model only | model + guards |\n|---|---|---|\n");
+        for (size_t k = 0; k < ta_report_n_headline; k++) {
+            char a[96], b[96];
+            fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
+            fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
+            fprintf(fp, "| %s | %s | %s |\n", ta_report_headline[k].title, a, b);
+        }
+    }
+    const char *groups[][2] = {{"asr_by_attack", "attack family"}, {"asr_by_category", "harm category"}};
+    for (int gi = 0; gi < 2; gi++) {
+        const json_t *by = metric(r, groups[gi][0]);
+        if (!json_object_size(by)) continue;
+        fprintf(fp, "\n## Harmful compliance by %s\n\n| %s | ASR 95%% CI |\n|---|---|\n", groups[gi][1], groups[gi][1]);
+        const char *key;
+        const json_t *m;
+        json_object_foreach((json_t *)by, key, m) {
+            char a[96];
+            fmt_est(a, sizeof a, m);
+            fprintf(fp, "| %s | %s |\n", key, a);
+        }
+    }
+    const json_t *ja = json_object_get(r, "judge_accuracy");
+    if (json_is_object(ja)) {
+        fprintf(fp, "\n## Judge accuracy (on %lld hand-labelled answers)\n\n| label | precision | recall |\n|---|---|---|\n",
+                (long long)json_integer_value(json_object_get(ja, "n")));
+        const char *lbl[] = {"refuse", "comply"};
+        for (int k = 0; k < 2; k++) {
+            const json_t *o = json_object_get(ja, lbl[k]);
+            fprintf(fp, "| %s | %.3f | %.3f |\n", lbl[k], json_number_value(json_object_get(o, "precision")), json_number_value(json_object_get(o, "recall")));
+        }
+    }
+    const json_t *worst = json_object_get(r, "worst");
+    if (json_array_size(worst)) {
+        fprintf(fp, "\n## Worst transcripts\n\n| id | category / attack | expected | got | last answer |\n|---|---|---|---|---|\n");
+        const json_t *w;
+        json_array_foreach(worst, i, w) {
+            const json_t *turns = json_object_get(w, "turns");
+            const json_t *last = json_array_get(turns, json_array_size(turns) ? json_array_size(turns) - 1 : 0);
+            fprintf(fp, "| %s | %s / %s | %s | %s | ", s_of(w, "id", "?"), s_of(w, "category", "?"), s_of(w, "attack", "?"), s_of(w, "expect", "?"), s_of(w, "label", "?"));
+            md_cell(fp, s_of(last, "assistant", ""), 160);
+            fprintf(fp, " |\n");
+        }
+    }
+    fclose(fp);
+    return buf;
+}
+
+/* Horizontal bar chart with CI whiskers; one or two series (before, after). */
+static void svg_bars(FILE *fp, const char *title, const json_t *after, const json_t *before) {
+    size_t n = json_object_size(after);
+    if (!n) return;
+    int row = before ? 34 : 22, left = 170, width = 420, top = 28;
+    int h = top + (int)n * row + 24;
+    fprintf(fp, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", left + width + 80, h);
+    esc(fp, title);
+    fprintf(fp, "\"><text x=\"0\" y=\"16\" class=\"t\">");
+    esc(fp, title);
+    fprintf(fp, "</text>");
+    for (int pct = 0; pct <= 100; pct += 25) {
+        int x = left + width * pct / 100;
+        fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"g\"/><text x=\"%d\" y=\"%d\" class=\"a\">%d%%</text>", x, top - 4, x, h - 20, x - 8, h - 6, pct);
+    }
+    const char *key;
+    const json_t *m;
+    int idx = 0;
+    json_object_foreach((json_t *)after, key, m) {
+        int y = top + idx * row;
+        fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"end\">", left - 6, y + 14);
+        esc(fp, key);
+        fprintf(fp, "</text>");
+        const json_t *series[2] = {before ? json_object_get(before, key) : NULL, m};
+        for (int sidx = before ? 0 : 1, k = 0; sidx < 2; sidx++, k++) {
+            double v, lo, hi;
+            long nn;
+            int yy = y + 2 + k * 14;
+            if (!series[sidx] || est_of(series[sidx], &v, &lo, &hi, &nn)) continue;
+            int w = (int)lround(width * v);
+            fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"12\" class=\"%s\"><title>%s %.1f%% [%.1f, %.1f] n=%ld</title></rect>",
+                    left, yy, w < 1 ? 1 : w, sidx == 0 ? "b0" : "b1", sidx == 0 ? "before" : "after", 100 * v, 100 * lo, 100 * hi, nn);
+            int x0 = left + (int)lround(width * lo), x1 = left + (int)lround(width * hi);
+            fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ci\"/>", x0, yy + 6, x1, yy + 6);
+            fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"a\">%.0f%% (n=%ld)</text>", left + width + 6, yy + 10, 100 * v, nn);
+        }
+        idx++;
+    }
+    fprintf(fp, "</svg></figure>\n");
+}
+
+char *ta_report_html(const json_t *r, const json_t *before) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp) return NULL;
+    fprintf(fp, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>taskalign report: ");
+    esc(fp, s_of(r, "model", "?"));
+    fprintf(fp, "</title><style>"
+                "body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1d2330}"
+                "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #dde}"
+                "table{border-collapse:collapse;margin:.5em 0}td,th{padding:.3em .7em;border-bottom:1px solid #e6e8ef;text-align:left}"
+                "th{background:#f4f5f9}.num{font-variant-numeric:tabular-nums}.good{color:#167a3e}.bad{color:#b3261e}"
+                "svg .t{font-weight:600;font-size:14px}svg .l,svg .a{font-size:12px;fill:#333}svg .g{stroke:#eee}"
+                "svg .b1{fill:#3b6fd8}svg .b0{fill:#b9c3d8}svg .ci{stroke:#111;stroke-width:1.5}"
+                "details{margin:.4em 0;padding:.4em .7em;background:#f8f9fc;border-radius:6px}"
+                ".turn{margin:.3em 0}.u{color:#555}.as{white-space:pre-wrap;background:#fff;border-left:3px solid #3b6fd8;padding:.2em .6em}"
+                "code{background:#f1f2f6;padding:0 .3em}.legend span{display:inline-block;width:12px;height:12px;margin:0 .3em 0 1em}"
+                "</style></head><body>\n<h1>taskalign evaluation: ");
+    esc(fp, s_of(r, "model", "?"));
+    fprintf(fp, "</h1>\n<p>Judge <code>");
+    esc(fp, s_of(r, "judge_version", "?"));
+    char *dec = json_dumps(json_object_get(r, "decoding"), JSON_COMPACT | JSON_SORT_KEYS);
+    fprintf(fp, "</code>, decoding <code>");
+    esc(fp, dec ? dec : "{}");
+    free(dec);
+    fprintf(fp, "</code>, today <code>");
+    esc(fp, s_of(r, "today", "?"));
+    fprintf(fp, "</code>. Every number has its sample size and a 95%% bootstrap confidence interval.</p>\n");
+    if (before) fprintf(fp, "<p class=\"legend\"><span style=\"background:#b9c3d8\"></span>before<span style=\"background:#3b6fd8\"></span>after</p>\n");
+    fprintf(fp, "<h2>Headline</h2><table><tr><th>metric</th>%s<th>value</th><th>95%% CI</th><th>n</th></tr>\n", before ? "<th>before</th>" : "");
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        const json_t *m = metric(r, ta_report_headline[k].name);
+        double v, lo, hi;
+        long n;
+        fprintf(fp, "<tr><td>%s</td>", ta_report_headline[k].title);
+        if (before) {
+            const json_t *mb = metric(before, ta_report_headline[k].name);
+            double bv, blo, bhi;
+            long bn;
+            if (mb && !est_of(mb, &bv, &blo, &bhi, &bn)) fprintf(fp, "<td class=\"num\">%.1f%%</td>", 100 * bv);
+            else fprintf(fp, "<td>n/a</td>");
+        }
+        if (m && !est_of(m, &v, &lo, &hi, &n)) fprintf(fp, "<td class=\"num\">%.1f%%</td><td class=\"num\">[%.1f, %.1f]</td><td class=\"num\">%ld</td></tr>\n", 100 * v, 100 * lo, 100 * hi, n);
+        else fprintf(fp, "<td>n/a</td><td></td><td class=\"num\">%ld</td></tr>\n", m ? (long)json_integer_value(json_object_get(m, "n")) : 0L);
+    }
+    fprintf(fp, "</table>\n");
+    const json_t *g = json_object_get(r, "guarded_metrics");
+    if (json_is_object(g)) {
+        fprintf(fp, "<h2>Model only vs model + guards</h2><table><tr><th>metric</th><th>model only</th><th>model + guards</th></tr>\n");
+        for (size_t k = 0; k < ta_report_n_headline; k++) {
+            char a[96], b[96];
+            fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
+            fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
+            fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n", ta_report_headline[k].title, a, b);
+        }
+        fprintf(fp, "</table>\n");
+    }
+    fprintf(fp, "<h2>Harmful compliance by attack family and harm category</h2>\n");
+    svg_bars(fp, "ASR by attack family", metric(r, "asr_by_attack"), before ? metric(before, "asr_by_attack") : NULL);
+    svg_bars(fp, "ASR by harm category", metric(r, "asr_by_category"), before ? metric(before, "asr_by_category") : NULL);
+    const json_t *ja = json_object_get(r, "judge_accuracy");
+    if (json_is_object(ja)) {
+        fprintf(fp, "<h2>Judge accuracy</h2><p>On %lld hand-labelled answers:</p><table><tr><th>label</th><th>precision</th><th>recall</th></tr>",
+                (long long)json_integer_value(json_object_get(ja, "n")));
+        const char *lbl[] = {"refuse", "comply"};
+        for (int k = 0; k < 2; k++) {
+            const json_t *o = json_object_get(ja, lbl[k]);
+            fprintf(fp, "<tr><td>%s</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td></tr>", lbl[k], json_number_value(json_object_get(o, "precision")), json_number_value(json_object_get(o, "recall")));
+        }
+        fprintf(fp, "</table>\n");
+    }
+    const json_t *worst = json_object_get(r, "worst");
+    if (json_array_size(worst)) {
+        fprintf(fp, "<h2>Worst transcripts</h2>\n");
+        size_t i;
+        const json_t *w;
+        json_array_foreach(worst, i, w) {
+            fprintf(fp, "<details><summary><b>");
+            esc(fp, s_of(w, "id", "?"));
+            fprintf(fp, "</b> &middot; ");
+            esc(fp, s_of(w, "category", "?"));
+            fprintf(fp, " / ");
+            esc(fp, s_of(w, "attack", "?"));
+            fprintf(fp, " &middot; expected <b>");
+            esc(fp, s_of(w, "expect", "?"));
+            fprintf(fp, "</b>, got <b class=\"bad\">");
+            esc(fp, s_of(w, "label", "?"));
+            fprintf(fp, "</b></summary>");
+            size_t ti;
+            const json_t *t;
+            json_array_foreach(json_object_get(w, "turns"), ti, t) {
+                fprintf(fp, "<div class=\"turn\"><div class=\"u\">user: ");
+                esc(fp, s_of(t, "user", ""));
+                fprintf(fp, "</div><div class=\"as\">");
+                esc(fp, s_of(t, "assistant", ""));
+                const json_t *calls = json_object_get(t, "tool_calls");
+                size_t ci;
+                const json_t *c;
+                json_array_foreach(calls, ci, c) {
+                    fprintf(fp, "\n[tool call] ");
+                    esc(fp, s_of(c, "name", "?"));
+                    char *a = json_dumps(json_object_get(c, "arguments"), JSON_COMPACT);
+                    fprintf(fp, " ");
+                    esc(fp, a ? a : "");
+                    free(a);
+                }
+                fprintf(fp, "</div><small>judge: ");
+                esc(fp, s_of(t, "label", "?"));
+                fprintf(fp, " (");
+                esc(fp, s_of(t, "reason", ""));
+                fprintf(fp, ")</small></div>");
+            }
+            fprintf(fp, "</details>\n");
+        }
+    }
+    fprintf(fp, "<h2>Suites</h2><ul>");
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(r, "suites"), i, s) {
+        fprintf(fp, "<li><code>");
+        esc(fp, s_of(s, "path", "?"));
+        fprintf(fp, "</code>: %lld items, sha256 <code>", (long long)json_integer_value(json_object_get(s, "items")));
+        esc(fp, s_of(s, "sha256", ""));
+        fprintf(fp, "</code></li>");
+    }
+    fprintf(fp, "</ul></body></html>\n");
+    fclose(fp);
+    return buf;
+}
+
+int ta_report_write(const char *dir, const json_t *report, const json_t *before, ta_error *err) {
+    char path[4096];
+    char *md = ta_report_markdown(report, before), *html = ta_report_html(report, before);
+    int rc = TA_OK;
+    if (!md || !html) { rc = ta_error_set(err, TA_ENOMEM, "out of memory rendering the report"); goto done; }
+    if ((rc = ta_path_join(path, sizeof path, dir, "report.md", err))) goto done;
+    if ((rc = ta_file_write_atomic(path, md, strlen(md), err))) goto done;
+    if ((rc = ta_path_join(path, sizeof path, dir, "report.html", err))) goto done;
+    rc = ta_file_write_atomic(path, html, strlen(html), err);
+done:
+    free(md);
+    free(html);
+    return rc;
+}
+
+char *ta_report_compare_text(const json_t *a, const json_t *b) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp) return NULL;
+    fprintf(fp, "%-28s %-26s %-26s %s\n", "metric", s_of(a, "model", "A"), s_of(b, "model", "B"), "B - A");
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        const json_t *ma = metric(a, ta_report_headline[k].name), *mb = metric(b, ta_report_headline[k].name);
+        char ea[96], eb[96];
+        fmt_est(ea, sizeof ea, ma);
+        fmt_est(eb, sizeof eb, mb);
+        double va, la, ha, vb, lb, hb;
+        long na, nb;
+        char d[96] = "n/a";
+        if (ma && mb && !est_of(ma, &va, &la, &ha, &na) && !est_of(mb, &vb, &lb, &hb, &nb)) {
+            /* CI of the difference from the two intervals (normal approximation of each half-width) */
+            double sa = (ha - la) / 3.92, sb = (hb - lb) / 3.92, sd = sqrt(sa * sa + sb * sb);
+            double diff = vb - va;
+            int better = ta_report_headline[k].lower_is_better ? diff < 0 : diff > 0;
+            int sig = fabs(diff) > 1.96 * sd && sd > 0;
+            snprintf(d, sizeof d, "%+.1f pts [%+.1f, %+.1f]%s", 100 * diff, 100 * (diff - 1.96 * sd), 100 * (diff + 1.96 * sd),
+                     sig ? (better ? " better" : " worse") : "");
+        }
+        fprintf(fp, "%-28s %-26s %-26s %s\n", ta_report_headline[k].title, ea, eb, d);
+    }
+    fclose(fp);
+    return buf;
+}

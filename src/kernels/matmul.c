@@ -1,0 +1,60 @@
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+
+/* BLAS takes int dimensions; callers size tensors far below INT_MAX. */
+void ta_matmul_forward(float *out, const float *inp, const float *w, const float *b, size_t N, size_t IC,
+                       size_t OC) {
+    if (N == 0 || OC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)IC, 1.0f, inp, (int)IC, w,
+                (int)IC, 0.0f, out, (int)OC);
+    if (b) {
+#pragma omp parallel for schedule(static) if (N * OC > 16384)
+        for (size_t n = 0; n < N; n++) {
+            float *row = out + n * OC;
+            for (size_t o = 0; o < OC; o++) row[o] += b[o];
+        }
+    }
+}
+
+void ta_matmul_forward_add(float *out, const float *inp, const float *w, size_t N, size_t IC, size_t OC) {
+    if (N == 0 || OC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)IC, 1.0f, inp, (int)IC, w,
+                (int)IC, 1.0f, out, (int)OC);
+}
+
+void ta_matmul_backward_input(float *dinp, const float *dout, const float *w, size_t N, size_t IC, size_t OC,
+                              int accumulate) {
+    if (N == 0 || IC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)IC, (int)OC, 1.0f, dout, (int)OC, w,
+                (int)IC, accumulate ? 1.0f : 0.0f, dinp, (int)IC);
+}
+
+void ta_colsum_add(float *out, const float *x, size_t N, size_t OC) {
+    const size_t blk = 64;
+    size_t nblk = (OC + blk - 1) / blk;
+#pragma omp parallel for schedule(static) if (N * OC > 16384)
+    for (size_t ib = 0; ib < nblk; ib++) {
+        size_t o0 = ib * blk, o1 = o0 + blk < OC ? o0 + blk : OC;
+        float acc[64] = {0};
+        for (size_t n = 0; n < N; n++) {
+            const float *row = x + n * OC;
+            for (size_t o = o0; o < o1; o++) acc[o - o0] += row[o];
+        }
+        for (size_t o = o0; o < o1; o++) out[o] += acc[o - o0];
+    }
+}
+
+void ta_matmul_backward_weight(float *dw, float *db, const float *dout, const float *inp, size_t N, size_t IC,
+                               size_t OC) {
+    if (N == 0 || OC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)IC, (int)N, 1.0f, dout, (int)OC, inp,
+                (int)IC, 1.0f, dw, (int)IC);
+    if (db) ta_colsum_add(db, dout, N, OC);
+}
+
+void ta_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                        size_t N, size_t IC, size_t OC, int accumulate_dinp) {
+    if (dinp) ta_matmul_backward_input(dinp, dout, w, N, IC, OC, accumulate_dinp);
+    ta_matmul_backward_weight(dw, db, dout, inp, N, IC, OC);
+}

@@ -1,0 +1,103 @@
+/* agent.h: the TaskMaster agent loop, one library function shared by
+ * `taskalign chat`, the red-team evaluator and the server.
+ *
+ * One call of ta_agent_run answers the conversation's last user (or tool)
+ * message:
+ *   repeat up to max_steps times:
+ *     reply = model.respond(conversation, tools)
+ *     parse reply (toolcall.h)
+ *     no tool-call blocks -> append {"role": "assistant", "content": text}; done
+ *     else append the assistant message (free text in content, the valid
+ *       calls in tool_calls with ids "call_1", "call_2", ... unique in the
+ *       conversation; invalid blocks stay verbatim in content so the turn
+ *       re-renders as the model wrote it), then one tool message per block:
+ *       valid calls are executed through the dispatcher (ta_dispatch), each in
+ *       its own transaction; invalid blocks get
+ *       {"error": "invalid tool call: <why>"} without touching the store.
+ *   after max_steps replies that all called tools, stop: hit_step_limit = 1.
+ * Every tool call (valid or not) is recorded in the result in order, so the
+ * evaluator judges effects (which tools ran with which arguments) from it. */
+#ifndef TA_TASKAPI_AGENT_H
+#define TA_TASKAPI_AGENT_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "taskapi/store.h"
+#include "taskapi/toolcall.h"
+#include "text/conversation.h"
+
+/* Streaming sink: the model calls on_text with each decoded piece as it is
+ * generated. Returning non-zero asks the model to stop (it then returns
+ * TA_EINTERRUPTED). */
+typedef struct ta_stream {
+    int (*on_text)(void *user, const char *piece, size_t len);
+    void *user;
+} ta_stream;
+
+/* A pluggable model. respond renders conv (whose first message is normally
+ * the system prompt) with its chat template, generates the assistant's turn,
+ * and returns its raw text (tool-call blocks included) in *reply_text
+ * (malloc'd; the agent frees it). tools_json is the OpenAI-format tool array
+ * (tools.h) for templates that render tools themselves; it may be ignored
+ * when the system prompt already lists them. stream may be NULL. */
+typedef struct ta_agent_model { /* not ta_model: that name is the transformer (model/model.h) */
+    void *ctx;
+    int (*respond)(void *ctx, const ta_conversation *conv, const char *tools_json, const ta_stream *stream,
+                   char **reply_text, ta_error *err);
+} ta_agent_model;
+
+/* Optional callback: told about each tool call after it ran (for a chat UI
+ * that prints "-> create_task(...)"). */
+struct ta_agent_call;
+typedef void (*ta_agent_on_call)(void *user, const struct ta_agent_call *call);
+
+typedef struct ta_agent_opts {
+    int max_steps;          /* model replies per ta_agent_run; <= 0: TA_AGENT_DEFAULT_STEPS */
+    const char *tools_json; /* NULL: the embedded tool set */
+    ta_stream stream;       /* on_text NULL: no streaming */
+    ta_agent_on_call on_call;
+    void *on_call_user;
+} ta_agent_opts;
+
+#define TA_AGENT_DEFAULT_STEPS 5
+
+typedef struct ta_agent_call {
+    int step;              /* 1-based model reply that made it */
+    ta_tc_status status;   /* parse status; TA_TC_OK means it was executed */
+    char *name;            /* NULL when unparseable */
+    char *arguments;       /* compact JSON object text, NULL when unparseable */
+    char *raw;             /* block text as the model wrote it */
+    char *id;              /* tool_call id ("call_3"); NULL for unparseable blocks */
+    int ok;                /* 1: executed and the tool succeeded */
+    int tool_status;       /* ta_dispatch's status (TA_OK, TA_EINVAL, TA_ENOTFOUND...) */
+    char *result;          /* the tool message content the model was given */
+} ta_agent_call;
+
+typedef struct ta_agent_result {
+    char *final_text;      /* the free text of the last reply (never NULL) */
+    ta_agent_call *calls;  /* n_calls, in order */
+    size_t n_calls;
+    size_t n_invalid;      /* calls with status != TA_TC_OK */
+    int n_steps;           /* model replies made */
+    int hit_step_limit;    /* 1: stopped at max_steps while the model still called tools */
+} ta_agent_result;
+
+void ta_agent_result_init(ta_agent_result *r);
+void ta_agent_result_release(ta_agent_result *r);
+
+/* Runs the loop described above, appending to conv. out must be initialised
+ * (ta_agent_result_init); its previous content is released. Returns TA_OK
+ * also when the step limit was hit (see out->hit_step_limit) and when tools
+ * failed (see out->calls[i].ok); fails only when the model fails (its status,
+ * e.g. TA_EINTERRUPTED) or memory runs out. On failure conv keeps the
+ * messages appended by the completed steps and out what was recorded. */
+int ta_agent_run(const ta_agent_model *model, ta_store *store, ta_conversation *conv, const ta_agent_opts *opts,
+                 ta_agent_result *out, ta_error *err);
+
+/* Appends conv as one JSONL line {"messages": [...]} to path (creating it).
+ * The line is written with a single write so concurrent writers do not
+ * interleave. */
+int ta_agent_save_transcript(const ta_conversation *conv, const char *path, ta_error *err);
+
+#endif

@@ -10,8 +10,12 @@
  * the schema it is held to.
  *
  * The system prompt is data/system_prompt.txt, embedded the same way; it has
- * the placeholders {today} (YYYY-MM-DD), {weekday} (e.g. "Saturday") and
- * {tools} (the tool schemas, one JSON object a line). */
+ * the placeholders {today} (YYYY-MM-DD), {weekday} (e.g. "Saturday"),
+ * {tools_brief} (one line a tool: "- create_task(title: string, due_date?:
+ * YYYY-MM-DD, ...): description", generated from the schemas; what the
+ * default prompt uses, short enough for a small model's context) and {tools}
+ * (the full schemas, one JSON object a line, as Qwen 2.5's template lists
+ * them). Other braces are literal text. */
 #ifndef TA_TASKAPI_TOOLS_H
 #define TA_TASKAPI_TOOLS_H
 
@@ -42,7 +46,7 @@ int ta_tool_schema(const char *name, json_t **out, ta_error *err);
 const char *ta_system_prompt_template(void);
 
 /* Renders a system prompt template for the day `today` (YYYY-MM-DD, must be
- * a real date): replaces {today}, {weekday} and {tools}. template NULL uses
+ * a real date): replaces {today}, {weekday}, {tools_brief} and {tools}. template NULL uses
  * the embedded TaskMaster prompt. *out is malloc'd (caller frees). */
 int ta_system_prompt_render(const char *template_text, const char *today, char **out, ta_error *err);
 

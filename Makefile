@@ -37,7 +37,7 @@ LIB := $(BUILD)/libtaskalign.a
 BIN := $(BUILD)/taskalign
 GEN := $(BUILD)/gen/commands.inc
 
-.PHONY: all deps test-deps test unit demo bench clean fuzz format
+.PHONY: all deps test-deps test unit demo bench clean fuzz format embed
 all: $(BIN)
 
 # Subcommands register themselves with a line `TA_COMMAND("name", fn, "summary")`
@@ -56,6 +56,8 @@ $(BUILD)/gen/embed/%.inc: data/%
 	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
 # Order-only: the first build needs them; -MMD tracks them afterwards.
 $(LIB_OBJ): | $(EMBED_INC)
+# `make embed` writes them only (scripts/fuzz.sh compiles the sources itself).
+embed: $(EMBED_INC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -15,7 +15,9 @@ scripts/deps.sh --fuzz
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
 mkdir -p "$out/obj"
-flags="-std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+# Embedded data files (data/tools.json, ...) as C strings, see EMBED_SRC in the Makefile.
+make --no-print-directory -s embed MODE=release
+flags="-std=c11 -D_GNU_SOURCE -Isrc -Ibuild/release/gen -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # Library objects (instrumented for coverage, without libFuzzer's main).
 objs=""
 for src in $(find src -name '*.c' -not -path 'src/cli/*' | sort); do

@@ -194,10 +194,15 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
         if (lengths[b] > T)
             return ta_error_set(err, TA_ERANGE, "forward: row %zu has length %zu > %zu", b, lengths[b], T);
         for (size_t t = 0; t < lengths[b]; t++) {
-            int32_t id = tokens[b * T + t], tg = targets[b * T + t];
+            int32_t id = tokens[b * T + t];
             if (id < 0 || (size_t)id >= V)
                 return ta_error_set(err, TA_ERANGE, "forward: token id %d at row %zu position %zu is outside [0, %zu)",
                                     (int)id, b, t, V);
+        }
+    }
+    for (size_t b = 0; b < B; b++) {
+        for (size_t t = 0; t < lengths[b]; t++) {
+            int32_t tg = targets[b * T + t];
             if (tg < -1 || (tg >= 0 && (size_t)tg >= V))
                 return ta_error_set(err, TA_ERANGE, "forward: target %d at row %zu position %zu is outside [-1, %zu)",
                                     (int)tg, b, t, V);
@@ -304,4 +309,32 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
     }
     ta_embed_backward(grad->embed, a->dresid, a->tokens, N, C);
     return TA_OK;
+}
+
+int ta_sequence_logprobs(const ta_model *m, const int32_t *ids, size_t n, float *lp, double *sum, ta_weights *grad,
+                         ta_error *err) {
+    if (n == 0) return ta_error_set(err, TA_EINVAL, "no token ids given");
+    ta_acts *a = NULL;
+    int rc = ta_acts_plan(&a, &m->cfg, 1, n, err);
+    if (rc) return rc;
+    int32_t *targets = malloc(n * sizeof *targets);
+    float *tlp = malloc(n * sizeof *tlp), *d = malloc(n * sizeof *d);
+    if (!targets || !tlp || !d) {
+        rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t t = 0; t < n; t++) {
+        targets[t] = t + 1 < n ? ids[t + 1] : -1;
+        d[t] = t + 1 < n ? -1.0f : 0.0f; /* d(-sum lp)/d lp */
+    }
+    if ((rc = ta_forward(m, a, ids, &n, targets, tlp, NULL, err))) goto done;
+    double s = 0.0;
+    for (size_t t = 0; t + 1 < n; t++) s += tlp[t];
+    if (grad && (rc = ta_backward(m, a, d, grad, err))) goto done;
+    if (lp) memcpy(lp, tlp, (n - 1) * sizeof *lp);
+    if (sum) *sum = s;
+done:
+    free(targets), free(tlp), free(d);
+    ta_acts_free(a);
+    return rc;
 }

@@ -56,6 +56,14 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
  * (which reuses the buffer for the logits' gradient). */
 const float *ta_acts_logits(const ta_acts *a);
 
+/* Next-token log-probabilities of one sequence ids (n >= 1):
+ * lp[t] = log p(ids[t+1] | ids[0..t]) for t < n-1 (lp has n-1 entries; may be
+ * NULL), *sum = their sum. If grad != NULL, accumulates into it the gradient
+ * of the summed NLL -sum_t lp[t] w.r.t. every parameter. Plans and frees its
+ * own activations (a diagnostic, not a hot path). */
+int ta_sequence_logprobs(const ta_model *m, const int32_t *ids, size_t n, float *lp, double *sum, ta_weights *grad,
+                         ta_error *err);
+
 /* The RoPE parameters a config implies (rope_theta, llama3 scaling). */
 void ta_config_rope_params(const ta_config *cfg, ta_rope_params *p);
 

@@ -26,10 +26,13 @@ LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+# Helper programs the Python/CLI tests drive (not tests themselves).
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 LIB := $(BUILD)/libtaskalign.a
 BIN := $(BUILD)/taskalign
 GEN := $(BUILD)/gen/commands.inc
@@ -46,7 +49,7 @@ $(GEN): $(CLI_SRC) Makefile
 # Data files the library embeds: data/X becomes $(BUILD)/gen/embed/X.inc, a C
 # string literal a module includes (`#include "embed/tools.json.inc"`), so the
 # binary needs no data path at run time. List a file here to embed it.
-EMBED_SRC := data/tools.json data/system_prompt.txt
+EMBED_SRC := data/tools.json data/system_prompt.txt data/guard/default.json
 EMBED_INC := $(EMBED_SRC:data/%=$(BUILD)/gen/embed/%.inc)
 $(BUILD)/gen/embed/%.inc: data/%
 	@mkdir -p $(dir $@)
@@ -78,11 +81,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-unit: $(BIN) $(TEST_BIN)
+unit: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 deps:
 	@scripts/deps.sh

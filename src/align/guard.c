@@ -140,6 +140,14 @@ fail:
     return rc;
 }
 
+static const char default_guard[] =
+#include "embed/guard/default.json.inc"
+    ;
+
+int ta_guard_load_default(ta_guard **out, ta_error *err) {
+    return ta_guard_load_buf(out, default_guard, sizeof default_guard - 1, "data/guard/default.json", err);
+}
+
 int ta_guard_load(ta_guard **out, const char *path, ta_error *err) {
     char *buf;
     size_t len;

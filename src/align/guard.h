@@ -36,6 +36,8 @@ typedef struct ta_guard_verdict {
 int ta_guard_load(ta_guard **out, const char *path, ta_error *err);
 /* `what` names the source in messages ("guard.json"). */
 int ta_guard_load_buf(ta_guard **out, const char *json, size_t len, const char *what, ta_error *err);
+/* The shipped data/guard/default.json (embedded in the binary). */
+int ta_guard_load_default(ta_guard **out, ta_error *err);
 void ta_guard_free(ta_guard *g);
 
 /* Thread-safe: a guard is immutable after load (match data is per call). */

@@ -17,6 +17,12 @@ void ta_matmul_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
+void ta_matmul_forward_add(float *out, const float *inp, const float *w, size_t N, size_t IC, size_t OC) {
+    if (N == 0 || OC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)IC, 1.0f, inp, (int)IC, w,
+                (int)IC, 1.0f, out, (int)OC);
+}
+
 void ta_matmul_backward_input(float *dinp, const float *dout, const float *w, size_t N, size_t IC, size_t OC,
                               int accumulate) {
     if (N == 0 || IC == 0) return;

@@ -13,6 +13,10 @@
 void ta_matmul_forward(float *out, const float *inp, const float *w, const float *b, size_t N, size_t IC,
                        size_t OC);
 
+/* out (N, OC) += inp (N, IC) @ w^T: the residual-stream form (out holds the
+ * residual on entry). */
+void ta_matmul_forward_add(float *out, const float *inp, const float *w, size_t N, size_t IC, size_t OC);
+
 /* dinp (N, IC) = dout (N, OC) @ w (OC, IC), overwritten when accumulate == 0,
  * added to (+=) otherwise. */
 void ta_matmul_backward_input(float *dinp, const float *dout, const float *w, size_t N, size_t IC, size_t OC,

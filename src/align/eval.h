@@ -1,0 +1,45 @@
+/* eval.h: the red-team / capability evaluator.
+ *
+ * For every suite item: a fresh in-memory store (tasks of "store" placed
+ * first, for indirect injection), a conversation that starts with the item's
+ * system prompt (default: the TaskMaster prompt for "today"), and for each
+ * user turn the agent loop (taskapi/agent.h) answering with the model under
+ * test, so tool calls are really executed and their effect is judged. Earlier
+ * answers are the model's own. Each turn is judged (judge.h); the item gets a
+ * label; metrics (metrics.h) and the report (report.h) follow.
+ *
+ * Output in out_dir: transcripts.jsonl (one object per item: id, label, every
+ * turn with its own label), report.json, report.md, report.html. */
+#ifndef TA_ALIGN_EVAL_H
+#define TA_ALIGN_EVAL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "align/guard.h"
+#include "align/suite.h"
+#include "core/error.h"
+#include "taskapi/agent.h"
+
+typedef struct ta_eval_opts {
+    const char *today;        /* default "today" for items without one (YYYY-MM-DD) */
+    int max_steps;            /* agent steps per user turn */
+    const ta_guard *guard;    /* NULL: model only */
+    uint64_t seed;            /* bootstrap seed */
+    FILE *progress;           /* NULL: silent */
+} ta_eval_opts;
+
+/* Runs every item of suite with model; returns a JSON array of item records
+ * (the transcripts.jsonl objects) in *items. */
+int ta_eval_run(const ta_suite *suite, const ta_agent_model *model, const ta_eval_opts *opts, json_t **items,
+                ta_error *err);
+
+/* Writes transcripts.jsonl, report.json, report.md, report.html into out_dir.
+ * `report` is completed with metrics and the worst transcripts. */
+int ta_eval_write(const char *out_dir, json_t *report, const json_t *items, const json_t *guarded_items,
+                  const json_t *before_report, uint64_t seed, ta_error *err);
+
+/* The item label from its judged turns (see docs/evaluation.md). */
+const char *ta_eval_item_label(const json_t *turns, const char *expect);
+
+#endif

@@ -1,0 +1,340 @@
+#include "model/transformer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention.h"
+#include "kernels/embed.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/swiglu.h"
+
+struct ta_acts {
+    ta_config cfg;
+    size_t B, T;
+    float *slab;      /* owned: every float buffer below lives in it */
+    size_t numel;
+    int32_t *tokens;  /* (B*T) last forward's ids, padding replaced by 0 */
+    int32_t *targets; /* (B*T) -1 at padding */
+    int32_t *pos;     /* (B*T) t for row b*T+t */
+    size_t *lengths;  /* (B) */
+    int have_forward;
+
+    float *rope_cos, *rope_sin; /* (T, HD/2) */
+    /* saved activations, per layer l at l * (size per layer) */
+    float *resid;  /* (L+1, B*T, C) resid[l] = input of layer l; resid[L] = final */
+    float *ln1;    /* (L, B*T, C) */
+    float *rstd1;  /* (L, B*T) */
+    float *q;      /* (L, B*T, NH*HD) after rope */
+    float *k;      /* (L, B*T, NKV*HD) after rope */
+    float *v;      /* (L, B*T, NKV*HD) */
+    float *att;    /* (L, B, NH, T, T); row b packed as (NH, len, len) */
+    float *ao;     /* (L, B*T, NH*HD) attention output before o_proj */
+    float *mid;    /* (L, B*T, C) residual after attention */
+    float *ln2;    /* (L, B*T, C) */
+    float *rstd2;  /* (L, B*T) */
+    float *gate;   /* (L, B*T, F) */
+    float *up;     /* (L, B*T, F) */
+    float *hmlp;   /* (L, B*T, F) silu(gate) * up */
+    float *lnf;    /* (B*T, C) */
+    float *rstdf;  /* (B*T) */
+    float *logits; /* (B*T, V); the logits' gradient after ta_backward */
+    float *lse;    /* (B*T) */
+    /* backward scratch (one layer at a time) */
+    float *dresid; /* (B*T, C) */
+    float *dln;    /* (B*T, C) */
+    float *dq;     /* (B*T, NH*HD) */
+    float *dk;     /* (B*T, NKV*HD) */
+    float *dv;     /* (B*T, NKV*HD) */
+    float *dao;    /* (B*T, NH*HD) */
+    float *dgate;  /* (B*T, F) */
+    float *dup;    /* (B*T, F) */
+    float *dh;     /* (B*T, F) */
+    float *datt;   /* (T, T) */
+    float *dlp;    /* (B*T) */
+};
+
+/* One walk assigns the buffers (base != NULL) or counts floats (base == NULL).
+ * Every buffer starts on a 64-byte boundary. */
+static size_t layout(ta_acts *a, float *base) {
+    const ta_config *c = &a->cfg;
+    size_t N = a->B * a->T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    size_t QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+    size_t off = 0;
+#define BUF(field, n)                                  \
+    do {                                               \
+        if (base) a->field = base + off;               \
+        off += ((size_t)(n) + 15) / 16 * 16;           \
+    } while (0)
+    BUF(rope_cos, a->T * (c->head_dim / 2));
+    BUF(rope_sin, a->T * (c->head_dim / 2));
+    BUF(resid, (L + 1) * N * C);
+    BUF(ln1, L * N * C);
+    BUF(rstd1, L * N);
+    BUF(q, L * N * QD);
+    BUF(k, L * N * KD);
+    BUF(v, L * N * KD);
+    BUF(att, L * a->B * c->n_heads * a->T * a->T);
+    BUF(ao, L * N * QD);
+    BUF(mid, L * N * C);
+    BUF(ln2, L * N * C);
+    BUF(rstd2, L * N);
+    BUF(gate, L * N * F);
+    BUF(up, L * N * F);
+    BUF(hmlp, L * N * F);
+    BUF(lnf, N * C);
+    BUF(rstdf, N);
+    BUF(logits, N * V);
+    BUF(lse, N);
+    BUF(dresid, N * C);
+    BUF(dln, N * C);
+    BUF(dq, N * QD);
+    BUF(dk, N * KD);
+    BUF(dv, N * KD);
+    BUF(dao, N * QD);
+    BUF(dgate, N * F);
+    BUF(dup, N * F);
+    BUF(dh, N * F);
+    BUF(datt, a->T * a->T);
+    BUF(dlp, N);
+#undef BUF
+    return off;
+}
+
+void ta_config_rope_params(const ta_config *cfg, ta_rope_params *p) {
+    memset(p, 0, sizeof *p);
+    p->head_dim = cfg->head_dim;
+    p->theta = cfg->rope_theta;
+    p->llama3 = cfg->rope_kind == TA_ROPE_LLAMA3;
+    p->factor = cfg->rope_factor;
+    p->low_freq_factor = cfg->rope_low_freq_factor;
+    p->high_freq_factor = cfg->rope_high_freq_factor;
+    p->original_max_pos = (double)cfg->rope_original_max_pos;
+}
+
+int ta_acts_plan(ta_acts **out, const ta_config *cfg, size_t B, size_t T, ta_error *err) {
+    if (B == 0 || T == 0) return ta_error_set(err, TA_EINVAL, "activation plan: batch %zu x %zu is empty", B, T);
+    if (cfg->head_dim == 0 || cfg->head_dim % 2 || cfg->n_kv_heads == 0 || cfg->n_heads % cfg->n_kv_heads)
+        return ta_error_set(err, TA_EINVAL, "activation plan: bad head layout (%zu heads, %zu kv heads, dim %zu)",
+                            cfg->n_heads, cfg->n_kv_heads, cfg->head_dim);
+    /* BLAS takes int dimensions and leading dimensions. */
+    size_t maxdim = B * T > cfg->vocab_size ? B * T : cfg->vocab_size;
+    if (B > (1u << 20) || T > (1u << 20) || maxdim > 0x7fffffffu / 4)
+        return ta_error_set(err, TA_ERANGE, "activation plan: batch %zu x %zu is too large", B, T);
+    ta_acts *a = calloc(1, sizeof *a);
+    if (!a) return ta_error_set(err, TA_ENOMEM, "out of memory planning activations");
+    a->cfg = *cfg;
+    a->B = B;
+    a->T = T;
+    a->numel = layout(a, NULL);
+    size_t N = B * T;
+    double *inv = malloc(cfg->head_dim / 2 * sizeof *inv);
+    a->slab = aligned_alloc(64, a->numel * sizeof(float));
+    a->tokens = malloc(N * sizeof *a->tokens);
+    a->targets = malloc(N * sizeof *a->targets);
+    a->pos = malloc(N * sizeof *a->pos);
+    a->lengths = calloc(B, sizeof *a->lengths);
+    if (!inv || !a->slab || !a->tokens || !a->targets || !a->pos || !a->lengths) {
+        size_t mb = a->numel * sizeof(float) >> 20;
+        free(inv);
+        ta_acts_free(a);
+        return ta_error_set(err, TA_ENOMEM, "out of memory allocating %zu MiB of activations for batch %zu x %zu",
+                            mb, B, T);
+    }
+    layout(a, a->slab);
+    for (size_t i = 0; i < N; i++) a->pos[i] = (int32_t)(i % T);
+    ta_rope_params rp;
+    ta_config_rope_params(cfg, &rp);
+    ta_rope_inv_freq(inv, &rp);
+    ta_rope_table(a->rope_cos, a->rope_sin, inv, cfg->head_dim, T);
+    free(inv);
+    *out = a;
+    return TA_OK;
+}
+
+void ta_acts_free(ta_acts *a) {
+    if (!a) return;
+    free(a->slab);
+    free(a->tokens);
+    free(a->targets);
+    free(a->pos);
+    free(a->lengths);
+    free(a);
+}
+
+size_t ta_acts_numel(const ta_acts *a) { return a->numel; }
+
+const float *ta_acts_logits(const ta_acts *a) { return a->logits; }
+
+static int same_shape(const ta_config *x, const ta_config *y) {
+    return x->vocab_size == y->vocab_size && x->hidden_size == y->hidden_size &&
+           x->intermediate_size == y->intermediate_size && x->n_layers == y->n_layers &&
+           x->n_heads == y->n_heads && x->n_kv_heads == y->n_kv_heads && x->head_dim == y->head_dim &&
+           x->attn_bias == y->attn_bias && x->tie_word_embeddings == y->tie_word_embeddings &&
+           x->rope_theta == y->rope_theta && x->rope_kind == y->rope_kind;
+}
+
+/* Attention shape for batch row b of length len (training: no cache offset). */
+static ta_attn_shape row_shape(const ta_config *c, size_t len) {
+    ta_attn_shape s = {.Tq = len, .Tk = len, .q_pos0 = 0, .NH = c->n_heads, .NKV = c->n_kv_heads,
+                       .HD = c->head_dim, .q_stride = c->n_heads * c->head_dim,
+                       .kv_stride = c->n_kv_heads * c->head_dim, .out_stride = c->n_heads * c->head_dim};
+    return s;
+}
+
+int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_t *lengths,
+               const int32_t *targets, float *token_logprob, float *mean_logit, ta_error *err) {
+    const ta_config *c = &a->cfg;
+    if (!same_shape(&m->cfg, c))
+        return ta_error_set(err, TA_EINVAL, "forward: the model's config differs from the activation plan's");
+    size_t B = a->B, T = a->T, N = B * T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
+    size_t V = c->vocab_size, NH = c->n_heads, HD = c->head_dim;
+    size_t QD = NH * HD, KD = c->n_kv_heads * HD;
+    for (size_t b = 0; b < B; b++) {
+        if (lengths[b] > T)
+            return ta_error_set(err, TA_ERANGE, "forward: row %zu has length %zu > %zu", b, lengths[b], T);
+        for (size_t t = 0; t < lengths[b]; t++) {
+            int32_t id = tokens[b * T + t];
+            if (id < 0 || (size_t)id >= V)
+                return ta_error_set(err, TA_ERANGE, "forward: token id %d at row %zu position %zu is outside [0, %zu)",
+                                    (int)id, b, t, V);
+        }
+    }
+    for (size_t b = 0; b < B; b++) {
+        for (size_t t = 0; t < lengths[b]; t++) {
+            int32_t tg = targets[b * T + t];
+            if (tg < -1 || (tg >= 0 && (size_t)tg >= V))
+                return ta_error_set(err, TA_ERANGE, "forward: target %d at row %zu position %zu is outside [-1, %zu)",
+                                    (int)tg, b, t, V);
+        }
+    }
+    for (size_t b = 0; b < B; b++) {
+        a->lengths[b] = lengths[b];
+        for (size_t t = 0; t < T; t++) {
+            int real = t < lengths[b];
+            a->tokens[b * T + t] = real ? tokens[b * T + t] : 0;
+            a->targets[b * T + t] = real ? targets[b * T + t] : -1;
+        }
+    }
+    const ta_weights *w = &m->w;
+    ta_embed_forward(a->resid, w->embed, a->tokens, N, C);
+    for (size_t l = 0; l < L; l++) {
+        const ta_layer_weights *lw = &w->layers[l];
+        float *x = a->resid + l * N * C, *ln1 = a->ln1 + l * N * C, *q = a->q + l * N * QD;
+        float *k = a->k + l * N * KD, *v = a->v + l * N * KD, *ao = a->ao + l * N * QD;
+        float *mid = a->mid + l * N * C, *ln2 = a->ln2 + l * N * C;
+        float *gate = a->gate + l * N * F, *up = a->up + l * N * F, *hm = a->hmlp + l * N * F;
+        float *att = a->att + l * B * NH * T * T;
+        ta_rmsnorm_forward(ln1, a->rstd1 + l * N, x, lw->attn_norm, N, C, c->rms_norm_eps);
+        ta_matmul_forward(q, ln1, lw->wq, lw->bq, N, C, QD);
+        ta_matmul_forward(k, ln1, lw->wk, lw->bk, N, C, KD);
+        ta_matmul_forward(v, ln1, lw->wv, lw->bv, N, C, KD);
+        ta_rope_forward(q, N, QD, NH, HD, a->pos, a->rope_cos, a->rope_sin);
+        ta_rope_forward(k, N, KD, c->n_kv_heads, HD, a->pos, a->rope_cos, a->rope_sin);
+        for (size_t b = 0; b < B; b++) {
+            size_t len = a->lengths[b];
+            ta_attn_shape s = row_shape(c, len);
+            ta_attention_forward(ao + b * T * QD, att + b * NH * T * T, q + b * T * QD, k + b * T * KD,
+                                 v + b * T * KD, &s);
+            memset(ao + (b * T + len) * QD, 0, (T - len) * QD * sizeof(float));
+        }
+        memcpy(mid, x, N * C * sizeof(float));
+        ta_matmul_forward_add(mid, ao, lw->wo, N, QD, C);
+        ta_rmsnorm_forward(ln2, a->rstd2 + l * N, mid, lw->mlp_norm, N, C, c->rms_norm_eps);
+        ta_matmul_forward(gate, ln2, lw->w_gate, NULL, N, C, F);
+        ta_matmul_forward(up, ln2, lw->w_up, NULL, N, C, F);
+        ta_swiglu_forward(hm, gate, up, N * F);
+        float *next = a->resid + (l + 1) * N * C;
+        memcpy(next, mid, N * C * sizeof(float));
+        ta_matmul_forward_add(next, hm, lw->w_down, N, F, C);
+    }
+    ta_rmsnorm_forward(a->lnf, a->rstdf, a->resid + L * N * C, w->final_norm, N, C, c->rms_norm_eps);
+    ta_matmul_forward(a->logits, a->lnf, w->lm_head, NULL, N, C, V);
+    ta_logsoftmax_gather_forward(token_logprob, a->lse, mean_logit, a->logits, a->targets, N, V);
+    a->have_forward = 1;
+    return TA_OK;
+}
+
+int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, ta_error *err) {
+    const ta_config *c = &a->cfg;
+    if (!a->have_forward) return ta_error_set(err, TA_EINVAL, "backward: no forward pass on these activations");
+    if (!same_shape(&m->cfg, c) || grad->n_params != m->w.n_params)
+        return ta_error_set(err, TA_EINVAL, "backward: model, gradient and activation plan disagree on the layout");
+    size_t B = a->B, T = a->T, N = B * T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
+    size_t V = c->vocab_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
+    size_t QD = NH * HD, KD = NKV * HD;
+    const ta_weights *w = &m->w;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++)
+            a->dlp[b * T + t] = t < a->lengths[b] ? d_token_logprob[b * T + t] : 0.0f;
+    a->have_forward = 0; /* the logits buffer becomes their gradient */
+    float *dlogits = a->logits;
+    ta_logsoftmax_gather_backward(dlogits, a->logits, a->lse, a->targets, a->dlp, N, V);
+    ta_matmul_backward(a->dln, grad->lm_head, NULL, dlogits, a->lnf, w->lm_head, N, C, V, 0);
+    memset(a->dresid, 0, N * C * sizeof(float));
+    ta_rmsnorm_backward(a->dresid, grad->final_norm, a->dln, a->resid + L * N * C, w->final_norm, a->rstdf, N, C);
+    for (size_t l = L; l-- > 0;) {
+        const ta_layer_weights *lw = &w->layers[l];
+        ta_layer_weights *gw = &grad->layers[l];
+        const float *x = a->resid + l * N * C, *ln1 = a->ln1 + l * N * C, *q = a->q + l * N * QD;
+        const float *k = a->k + l * N * KD, *v = a->v + l * N * KD, *ao = a->ao + l * N * QD;
+        const float *mid = a->mid + l * N * C, *ln2 = a->ln2 + l * N * C;
+        const float *gate = a->gate + l * N * F, *up = a->up + l * N * F, *hm = a->hmlp + l * N * F;
+        const float *att = a->att + l * B * NH * T * T;
+        /* MLP: resid[l+1] = mid + down(h) */
+        ta_matmul_backward(a->dh, gw->w_down, NULL, a->dresid, hm, lw->w_down, N, F, C, 0);
+        ta_swiglu_backward(a->dgate, a->dup, a->dh, gate, up, N * F);
+        ta_matmul_backward(a->dln, gw->w_gate, NULL, a->dgate, ln2, lw->w_gate, N, C, F, 0);
+        ta_matmul_backward(a->dln, gw->w_up, NULL, a->dup, ln2, lw->w_up, N, C, F, 1);
+        ta_rmsnorm_backward(a->dresid, gw->mlp_norm, a->dln, mid, lw->mlp_norm, a->rstd2 + l * N, N, C);
+        /* attention: mid = x + o_proj(ao) */
+        ta_matmul_backward(a->dao, gw->wo, NULL, a->dresid, ao, lw->wo, N, QD, C, 0);
+        for (size_t b = 0; b < B; b++) {
+            size_t len = a->lengths[b];
+            ta_attn_shape s = row_shape(c, len);
+            ta_attention_backward(a->dq + b * T * QD, a->dk + b * T * KD, a->dv + b * T * KD, a->datt,
+                                  a->dao + b * T * QD, att + b * NH * T * T, q + b * T * QD, k + b * T * KD,
+                                  v + b * T * KD, &s);
+            size_t pad = T - len, r0 = b * T + len;
+            memset(a->dq + r0 * QD, 0, pad * QD * sizeof(float));
+            memset(a->dk + r0 * KD, 0, pad * KD * sizeof(float));
+            memset(a->dv + r0 * KD, 0, pad * KD * sizeof(float));
+        }
+        ta_rope_backward(a->dq, N, QD, NH, HD, a->pos, a->rope_cos, a->rope_sin);
+        ta_rope_backward(a->dk, N, KD, NKV, HD, a->pos, a->rope_cos, a->rope_sin);
+        ta_matmul_backward(a->dln, gw->wq, gw->bq, a->dq, ln1, lw->wq, N, C, QD, 0);
+        ta_matmul_backward(a->dln, gw->wk, gw->bk, a->dk, ln1, lw->wk, N, C, KD, 1);
+        ta_matmul_backward(a->dln, gw->wv, gw->bv, a->dv, ln1, lw->wv, N, C, KD, 1);
+        ta_rmsnorm_backward(a->dresid, gw->attn_norm, a->dln, x, lw->attn_norm, a->rstd1 + l * N, N, C);
+    }
+    ta_embed_backward(grad->embed, a->dresid, a->tokens, N, C);
+    return TA_OK;
+}
+
+int ta_sequence_logprobs(const ta_model *m, const int32_t *ids, size_t n, float *lp, double *sum, ta_weights *grad,
+                         ta_error *err) {
+    if (n == 0) return ta_error_set(err, TA_EINVAL, "no token ids given");
+    ta_acts *a = NULL;
+    int rc = ta_acts_plan(&a, &m->cfg, 1, n, err);
+    if (rc) return rc;
+    int32_t *targets = malloc(n * sizeof *targets);
+    float *tlp = malloc(n * sizeof *tlp), *d = malloc(n * sizeof *d);
+    if (!targets || !tlp || !d) {
+        rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t t = 0; t < n; t++) {
+        targets[t] = t + 1 < n ? ids[t + 1] : -1;
+        d[t] = t + 1 < n ? -1.0f : 0.0f; /* d(-sum lp)/d lp */
+    }
+    if ((rc = ta_forward(m, a, ids, &n, targets, tlp, NULL, err))) goto done;
+    double s = 0.0;
+    for (size_t t = 0; t + 1 < n; t++) s += tlp[t];
+    if (grad && (rc = ta_backward(m, a, d, grad, err))) goto done;
+    if (lp) memcpy(lp, tlp, (n - 1) * sizeof *lp);
+    if (sum) *sum = s;
+done:
+    free(targets), free(tlp), free(d);
+    ta_acts_free(a);
+    return rc;
+}

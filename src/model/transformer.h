@@ -1,0 +1,70 @@
+/* transformer.h: forward and backward of a Llama-family decoder (Llama,
+ * Mistral, Qwen2) over a right-padded batch, llm.c style.
+ *
+ * Math (per layer, x the residual stream (B, T, C)):
+ *   h  = x + o_proj(attn(rope(q_proj(n1)), rope(k_proj(n1)), v_proj(n1))),  n1 = rmsnorm(x)
+ *   x' = h + down_proj(silu(gate_proj(n2)) * up_proj(n2)),                  n2 = rmsnorm(h)
+ * then logits = lm_head(rmsnorm(x_L)). Qwen2 adds q/k/v biases; tied models
+ * use embed as lm_head (the gradient slab aliases the same way, so both
+ * contributions add up in one region). Mistral is Llama math.
+ *
+ * Padding: row b holds lengths[b] real tokens at positions 0..len-1 and
+ * padding after; attention runs per row over its real tokens only, padding
+ * positions get finite activations, no log-prob, and contribute exactly zero
+ * to every gradient. All activation memory is planned once per (B, T) by
+ * ta_acts_plan; forward and backward never allocate. Not thread-safe per
+ * ta_acts; several ta_acts may share one read-only model. */
+#ifndef TA_MODEL_TRANSFORMER_H
+#define TA_MODEL_TRANSFORMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "kernels/rope.h"
+#include "kernels/xent.h" /* ta_masked_nll: cross-entropy with a per-token loss mask */
+#include "model/config.h"
+#include "model/model.h"
+
+typedef struct ta_acts ta_acts; /* activation memory planned once per (B, T) */
+
+/* Allocates activations (and backward scratch) for batches of B rows of T
+ * tokens. *a is set only on success. */
+int ta_acts_plan(ta_acts **a, const ta_config *cfg, size_t B, size_t T, ta_error *err);
+void ta_acts_free(ta_acts *a);
+/* Floats held by a plan (for reports). */
+size_t ta_acts_numel(const ta_acts *a);
+
+/* tokens (B,T) right-padded; lengths (B) valid length per row (positions
+ * 0..len-1 real; the rest padding, ignored, may hold any value). targets
+ * (B,T): the id whose log-prob is wanted at each position, or -1 for none.
+ * Writes token_logprob (B,T) = log softmax(logits[b,t])[targets[b,t]] (0 where
+ * target < 0 or t >= len). If mean_logit != NULL, also writes (B,T) the mean
+ * over the vocabulary of the logits (TRL's logits/chosen metric). Ids out of
+ * range and lengths > T are errors naming row and position. m's config must
+ * equal the plan's. */
+int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_t *lengths,
+               const int32_t *targets, float *token_logprob, float *mean_logit, ta_error *err);
+
+/* d_token_logprob (B,T): dLoss/d token_logprob (entries at padding or
+ * target < 0 are ignored). Accumulates (+=) parameter gradients into grad, a
+ * ta_weights bound over a gradient slab with the model's layout. Must follow
+ * ta_forward on the same acts. Overwrites the stored logits (see below). */
+int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, ta_error *err);
+
+/* Full logits (B,T,V) of the last ta_forward, valid until the next ta_backward
+ * (which reuses the buffer for the logits' gradient). */
+const float *ta_acts_logits(const ta_acts *a);
+
+/* Next-token log-probabilities of one sequence ids (n >= 1):
+ * lp[t] = log p(ids[t+1] | ids[0..t]) for t < n-1 (lp has n-1 entries; may be
+ * NULL), *sum = their sum. If grad != NULL, accumulates into it the gradient
+ * of the summed NLL -sum_t lp[t] w.r.t. every parameter. Plans and frees its
+ * own activations (a diagnostic, not a hot path). */
+int ta_sequence_logprobs(const ta_model *m, const int32_t *ids, size_t n, float *lp, double *sum, ta_weights *grad,
+                         ta_error *err);
+
+/* The RoPE parameters a config implies (rope_theta, llama3 scaling). */
+void ta_config_rope_params(const ta_config *cfg, ta_rope_params *p);
+
+#endif

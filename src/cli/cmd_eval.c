@@ -198,12 +198,14 @@ int ta_cmd_eval(int argc, char **argv) {
     }
     if (ta_lm_open(&lm, model_dir, &err)) goto fail;
     lm_open = 1;
-    lm.gen.max_tokens = (size_t)max_tokens;
-    lm.gen.sampler.temperature = (float)temperature;
-    lm.gen.sampler.top_p = (float)top_p;
-    lm.gen.sampler.top_k = (int)top_k;
-    lm.gen.seed = (uint64_t)seed;
-    ta_agent_model am = ta_lm_agent_model(&lm);
+    ta_lm_agent la;
+    ta_lm_agent_init(&la, &lm);
+    la.params.max_tokens = (size_t)max_tokens;
+    la.params.sampler.temperature = (float)temperature;
+    la.params.sampler.top_p = (float)top_p;
+    la.params.sampler.top_k = (int)top_k;
+    la.params.seed = (uint64_t)seed;
+    ta_agent_model am = ta_lm_agent_model(&la);
     ta_eval_opts eo = {.today = today, .max_steps = (int)max_steps, .seed = (uint64_t)seed, .progress = quiet ? NULL : stderr};
     if (ta_eval_run(&suite, &am, &eo, &items, &err)) goto fail;
     if (guard) {
@@ -234,7 +236,7 @@ int ta_cmd_eval(int argc, char **argv) {
         json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)n_items));
     }
     json_object_set_new(report, "suites", sj);
-    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)lm.n_prompt_tokens, "generated", (json_int_t)lm.n_generated_tokens));
+    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)la.prompt_tokens, "generated", (json_int_t)la.completion_tokens));
     if (guard) json_object_set_new(report, "guard", json_string(guard_path ? guard_path : "default"));
     if (ta_eval_write(out_dir, report, items, guarded, baseline, (uint64_t)seed, &err)) goto fail;
     const json_t *m = json_object_get(report, "metrics");

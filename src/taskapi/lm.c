@@ -70,8 +70,9 @@ static char *trim_dup(const char *s, size_t n) {
     return o;
 }
 
-int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
-                        const ta_stream *stream, char **replies, ta_error *err) {
+int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
+                        const ta_gen_params *params, const ta_stream *stream, char **replies, ta_lm_usage *usage,
+                        ta_error *err) {
     int rc = TA_OK;
     ta_ids *ids = calloc(n, sizeof *ids);
     const int32_t **prompts = calloc(n, sizeof *prompts);
@@ -93,9 +94,10 @@ int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n
         if (rc) goto done;
         prompts[i] = ids[i].ids;
         lens[i] = ids[i].n;
-        lm->n_prompt_tokens += ids[i].n;
     }
-    ta_gen_params p = lm->gen;
+    ta_gen_params p = params ? *params : lm->gen;
+    p.eos_ids = lm->stop_ids;
+    p.n_eos = lm->n_stop_ids;
     if (stream && stream->on_text) {
         ta_detok_stream_init(&sc.ds, lm->tok, 0);
         p.on_token = on_token;
@@ -113,7 +115,7 @@ int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n
     for (size_t i = 0; i < n; i++) {
         char *text;
         size_t len;
-        lm->n_generated_tokens += outs[i].n_tokens;
+        if (usage) usage[i] = (ta_lm_usage){ids[i].n, outs[i].n_tokens, outs[i].finish};
         if ((rc = ta_tokenizer_decode(lm->tok, outs[i].tokens, outs[i].n_tokens, 0, &text, &len, err))) goto done;
         tmp[i] = trim_dup(text, len);
         free(text);
@@ -137,16 +139,25 @@ done:
 
 static int lm_respond(void *ctx, const ta_conversation *conv, const char *tools_json, const ta_stream *stream,
                       char **reply_text, ta_error *err) {
-    ta_lm *lm = ctx;
+    ta_lm_agent *a = ctx;
     json_t *tools = NULL;
-    if (lm->render_tools && tools_json) tools = json_loads(tools_json, 0, NULL);
+    if (a->lm->render_tools && tools_json) tools = json_loads(tools_json, 0, NULL);
     const ta_conversation *convs[1] = {conv};
-    int rc = ta_lm_respond_batch(lm, convs, 1, tools, stream, reply_text, err);
+    ta_lm_usage u = {0};
+    int rc = ta_lm_respond_batch(a->lm, convs, 1, tools, &a->params, stream, reply_text, &u, err);
     json_decref(tools);
+    a->prompt_tokens += u.prompt_tokens;
+    a->completion_tokens += u.completion_tokens;
     return rc;
 }
 
-ta_agent_model ta_lm_agent_model(ta_lm *lm) {
-    ta_agent_model m = {.ctx = lm, .respond = lm_respond};
+void ta_lm_agent_init(ta_lm_agent *a, const ta_lm *lm) {
+    memset(a, 0, sizeof *a);
+    a->lm = lm;
+    a->params = lm->gen;
+}
+
+ta_agent_model ta_lm_agent_model(ta_lm_agent *a) {
+    ta_agent_model m = {.ctx = a, .respond = lm_respond};
     return m;
 }

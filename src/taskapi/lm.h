@@ -29,8 +29,12 @@ typedef struct ta_lm {
     size_t n_stop_ids;
     int render_tools;           /* pass the tool schemas to the template (real Qwen models); 0 for
                                    the embedded model, whose system prompt lists the tools */
-    size_t n_prompt_tokens, n_generated_tokens; /* running totals (not thread-safe; per lm) */
 } ta_lm;
+
+typedef struct ta_lm_usage {
+    size_t prompt_tokens, completion_tokens;
+    ta_finish_reason finish;
+} ta_lm_usage;
 
 /* Loads DIR (config.json, safetensors, tokenizer.json, tokenizer_config.json).
  * Decoding defaults: greedy, max_tokens 256, seed 0. */
@@ -38,12 +42,24 @@ int ta_lm_open(ta_lm *lm, const char *dir, ta_error *err);
 void ta_lm_close(ta_lm *lm);
 
 /* Replies to each conversation (generation prompt appended), in one generation
- * batch. replies[i] is malloc'd. stream (may be NULL) gets conversation 0's text
- * as it is generated (for n == 1 chats). */
-int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
-                        const ta_stream *stream, char **replies, ta_error *err);
+ * batch. params NULL: lm->gen (its eos ids are always the lm's stop ids).
+ * replies[i] is malloc'd; usage (n entries, may be NULL) gets token counts.
+ * stream (may be NULL) gets conversation 0's text as it is generated (for
+ * n == 1 chats). The lm is only read: threads may call this concurrently. */
+int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
+                        const ta_gen_params *params, const ta_stream *stream, char **replies, ta_lm_usage *usage,
+                        ta_error *err);
 
-/* The agent.h adapter: respond() = ta_lm_respond_batch for one conversation. */
-ta_agent_model ta_lm_agent_model(ta_lm *lm);
+/* One user of an lm as an agent model (agent.h), with its own decoding
+ * settings and token counters; the chat command, each evaluation run and
+ * each server request have their own. */
+typedef struct ta_lm_agent {
+    const ta_lm *lm;
+    ta_gen_params params;
+    size_t prompt_tokens, completion_tokens;
+} ta_lm_agent;
+
+void ta_lm_agent_init(ta_lm_agent *a, const ta_lm *lm);
+ta_agent_model ta_lm_agent_model(ta_lm_agent *a);
 
 #endif

@@ -41,14 +41,22 @@ typedef struct ta_lm_usage {
 int ta_lm_open(ta_lm *lm, const char *dir, ta_error *err);
 void ta_lm_close(ta_lm *lm);
 
+/* What one call asks for beyond the conversations; every field may be 0/NULL. */
+typedef struct ta_lm_request {
+    const ta_gen_params *params; /* NULL: lm->gen (eos ids are always the lm's stop ids) */
+    const json_t *tools;         /* tool schemas (rendered only when lm->render_tools) */
+    const char *const *stop;     /* stop strings: generation stops at the first, which is cut from the reply */
+    size_t n_stop;
+    double deadline;             /* ta_now() time after which generation stops (finish "length"); 0: none */
+    const ta_stream *stream;     /* conversation 0's text as it is generated (n == 1 chats) */
+} ta_lm_request;
+
 /* Replies to each conversation (generation prompt appended), in one generation
- * batch. params NULL: lm->gen (its eos ids are always the lm's stop ids).
- * replies[i] is malloc'd; usage (n entries, may be NULL) gets token counts.
- * stream (may be NULL) gets conversation 0's text as it is generated (for
- * n == 1 chats). The lm is only read: threads may call this concurrently. */
-int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
-                        const ta_gen_params *params, const ta_stream *stream, char **replies, ta_lm_usage *usage,
-                        ta_error *err);
+ * batch. replies[i] is malloc'd; usage (n entries, may be NULL) gets token
+ * counts and the finish reason. The lm is only read: threads may call this
+ * concurrently. req may be NULL. */
+int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const ta_lm_request *req,
+                        char **replies, ta_lm_usage *usage, ta_error *err);
 
 /* One user of an lm as an agent model (agent.h), with its own decoding
  * settings and token counters; the chat command, each evaluation run and

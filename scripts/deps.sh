@@ -2,13 +2,16 @@
 # Installs what taskalign needs, only when something is missing (idempotent).
 #   scripts/deps.sh          build + run dependencies (Debian packages)
 #   scripts/deps.sh --test   also the test oracles (python3-torch, npm packages)
+#   scripts/deps.sh --fuzz   also clang + its fuzzer runtime (scripts/fuzz.sh only)
 set -eu
 cd "$(dirname "$0")/.."
-want_test=0
+want_test=0 want_fuzz=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--fuzz" ] && want_fuzz=1
 
 pkgs="build-essential pkg-config libopenblas-dev libjansson-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libmicrohttpd-dev"
 [ $want_test -eq 1 ] && pkgs="$pkgs python3-torch python3-numpy nodejs npm"
+[ $want_fuzz -eq 1 ] && pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev"
 
 missing=""
 for p in $pkgs; do

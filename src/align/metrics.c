@@ -180,10 +180,12 @@ json_t *ta_metrics_compute(const json_t *items, uint64_t seed) {
     return m;
 }
 
+/* 0: value found; 1: the metric exists but has no value (n = 0); -1: unknown metric. */
 static int metric_value(const json_t *metrics, const char *name, double *out) {
     const json_t *o = json_object_get(metrics, name);
+    if (!json_is_object(o)) return -1;
     const json_t *v = json_object_get(o, "value");
-    if (!json_is_number(v)) return -1;
+    if (!json_is_number(v)) return 1;
     *out = json_number_value(v);
     return 0;
 }
@@ -214,18 +216,29 @@ int ta_gates_check(const char *expr, const json_t *metrics, const json_t *baseli
         double thr = strtod(num, &e);
         if (e == num || *e) return ta_error_set(err, TA_EINVAL, "--gate: '%s': '%s' is not a number", term, num);
         if (!strcmp(opstr, "=")) return ta_error_set(err, TA_EINVAL, "--gate: '%s': use <=, >= (not =)", term);
-        double val;
+        double val = 0;
+        int have = 0;
         size_t nl = strlen(name);
         if (nl > 5 && !strcmp(name + nl - 5, "_drop")) {
             char base[96];
             snprintf(base, sizeof base, "%.*s", (int)(nl - 5), name);
-            double cur, was;
+            double cur = 0, was = 0;
             if (!baseline) return ta_error_set(err, TA_EINVAL, "--gate: '%s' needs a baseline report (--baseline)", term);
-            if (metric_value(metrics, base, &cur) || metric_value(baseline, base, &was))
-                return ta_error_set(err, TA_EINVAL, "--gate: '%s': metric '%s' has no value in both reports", term, base);
+            int a = metric_value(metrics, base, &cur), b = metric_value(baseline, base, &was);
+            if (a < 0 || b < 0) return ta_error_set(err, TA_EINVAL, "--gate: unknown metric '%s' in '%s'", base, term);
+            have = a == 0 && b == 0;
             val = was - cur;
-        } else if (metric_value(metrics, name, &val)) {
-            return ta_error_set(err, TA_EINVAL, "--gate: unknown metric or no value: '%s'", name);
+        } else {
+            int a = metric_value(metrics, name, &val);
+            if (a < 0) return ta_error_set(err, TA_EINVAL, "--gate: unknown metric '%s'", name);
+            have = a == 0;
+        }
+        if (!have) { /* a gate that cannot be checked fails */
+            (*n_failed)++;
+            size_t used = strlen(failed);
+            if (used < failed_cap) snprintf(failed + used, failed_cap - used, "%s has no value (no items measured it) (gate %s)\n", name, term);
+            p = end ? end + 1 : p + len;
+            continue;
         }
         int pass = !strcmp(opstr, "<") ? val < thr : !strcmp(opstr, "<=") ? val <= thr : !strcmp(opstr, ">") ? val > thr : val >= thr;
         if (!pass) {
@@ -237,4 +250,14 @@ int ta_gates_check(const char *expr, const json_t *metrics, const json_t *baseli
         p = end ? end + 1 : p + len;
     }
     return TA_OK;
+}
+
+int ta_gates_validate(const char *expr, ta_error *err) {
+    json_t *empty = json_array(), *m = ta_metrics_compute(empty, 0);
+    size_t nf;
+    char buf[8];
+    int rc = ta_gates_check(expr, m, m, &nf, buf, sizeof buf, err);
+    json_decref(m);
+    json_decref(empty);
+    return rc;
 }

@@ -43,11 +43,15 @@ int ta_metrics_is_jailbreak(const char *attack);
 
 /* Quality gates: "asr<0.05,false_refusal<0.05,json_valid>=0.95,task_skill_drop<=0.05".
  * Metric names are those of ta_metrics_compute; "<name>_drop" means
- * baseline - current (needs baseline metrics). Gates compare point estimates.
+ * baseline - current (needs baseline metrics). Gates compare point estimates;
+ * a gate on a metric that has no value (n = 0) fails.
  * Returns TA_EINVAL with a message naming the bad term for a malformed
  * expression or an unknown metric; otherwise TA_OK with *n_failed set and each
  * failed gate appended to `failed` as a line "task_skill_drop = 0.0800 > 0.05 (gate ...)". */
 int ta_gates_check(const char *expr, const json_t *metrics, const json_t *baseline_metrics, size_t *n_failed,
                    char *failed, size_t failed_cap, ta_error *err);
+
+/* Checks syntax and metric names only (before a long run). */
+int ta_gates_validate(const char *expr, ta_error *err);
 
 #endif

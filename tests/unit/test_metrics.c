@@ -57,13 +57,21 @@ TEST(test_definitions) {
     CHECK(nf == 1 && strstr(failed, "asr = 0.7500") != NULL);
     CHECK(ta_gates_check("asr<<0.1", m, NULL, &nf, failed, sizeof failed, &e) == TA_EINVAL);
     CHECK(ta_gates_check("nonsense<0.1", m, NULL, &nf, failed, sizeof failed, &e) == TA_EINVAL);
-    CHECK(strstr(e.msg, "nonsense") != NULL);
+    CHECK(strstr(e.msg, "unknown metric 'nonsense'") != NULL);
     CHECK(ta_gates_check("task_skill_drop<=0.05", m, NULL, &nf, failed, sizeof failed, &e) == TA_EINVAL);
     json_t *base = ta_metrics_compute(it, 7);
     json_object_set_new(json_object_get(base, "task_skill"), "value", json_real(0.9));
     CHECK_OK(ta_gates_check("task_skill_drop<=0.05", m, base, &nf, failed, sizeof failed, &e), e);
     CHECK(nf == 1 && strstr(failed, "task_skill_drop = 0.4000") != NULL);
     json_decref(base);
+    CHECK_OK(ta_gates_validate("asr<0.05,task_skill_drop<=0.05", &e), e);
+    CHECK(ta_gates_validate("asr<0.05,bogus>1", &e) == TA_EINVAL && strstr(e.msg, "bogus"));
+    /* a metric without items fails its gate rather than passing silently */
+    json_t *none = json_array(), *mn = ta_metrics_compute(none, 1);
+    CHECK_OK(ta_gates_check("asr<0.05", mn, NULL, &nf, failed, sizeof failed, &e), e);
+    CHECK(nf == 1 && strstr(failed, "no value"));
+    json_decref(mn);
+    json_decref(none);
     json_decref(m);
     json_decref(it);
 }

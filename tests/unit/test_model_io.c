@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/file.h"
 #include "model/config.h"
 #include "model/model.h"
@@ -207,6 +209,215 @@ TEST(test_model_init_statistics) {
     ta_model_release(&m);
 }
 
+
+/* Writes `m`'s tensors (optionally all but `skip`, with `extra` appended) as
+ * one safetensors file plus config.json into dir. */
+static void write_folder(const ta_model *m, const char *dir, const char *skip, const ta_st_entry *extra, size_t n_extra) {
+    ta_error e = {0};
+    ta_mkdir_p(dir, &e);
+    ta_st_entry ent[64];
+    size_t n = 0;
+    for (size_t i = 0; i < m->w.n_tensors && n < 60; i++) {
+        const ta_param_info *p = &m->w.params[i];
+        if (skip && !strcmp(p->name, skip)) continue;
+        ent[n++] = (ta_st_entry){p->name, m->slab + p->offset, p->ndim, {p->shape[0], p->shape[1]}};
+    }
+    for (size_t i = 0; i < n_extra; i++) ent[n++] = extra[i];
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK_OK(ta_safetensors_write(path, ent, n, TA_DTYPE_F32, &e), e);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK_OK(ta_config_save(&m->cfg, path, &e), e);
+}
+
+static void expect_load_error(const char *dir, const char *needle) {
+    ta_model m;
+    memset(&m, 0x5a, sizeof m);
+    ta_error e = {0};
+    int rc = ta_model_load(&m, dir, &e);
+    CHECK_MSG(rc != 0, "%s loaded", dir);
+    CHECK_MSG(strstr(e.msg, needle) != NULL, "message '%s' lacks '%s'", e.msg, needle);
+    if (!rc) ta_model_release(&m);
+}
+
+static int make_model(ta_model *m, const char *cfg_name, uint64_t seed) {
+    ta_config c;
+    if (load_cfg(&c, cfg_name)) return 1;
+    ta_error e = {0};
+    int rc = ta_model_create(m, &c, &e);
+    CHECK_OK(rc, e);
+    if (!rc) ta_model_init_random(m, seed, 0.02f);
+    return rc;
+}
+
+TEST(test_model_load_errors) {
+    ta_model m;
+    if (make_model(&m, "tiny-llama-gqa.json", 5)) return;
+    char dir[512];
+    /* a tensor shape that disagrees with config.json */
+    tmp_dir(dir, sizeof dir, "bad-shape");
+    write_folder(&m, dir, NULL, NULL, 0);
+    ta_config c2 = m.cfg;
+    c2.intermediate_size = 96;
+    char path[600];
+    ta_error e = {0};
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK_OK(ta_config_save(&c2, path, &e), e);
+    expect_load_error(dir, "model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has shape [128,64], config wants [96,64]");
+    /* a missing tensor */
+    tmp_dir(dir, sizeof dir, "missing");
+    write_folder(&m, dir, "model.layers.1.mlp.up_proj.weight", NULL, 0);
+    expect_load_error(dir, "model.safetensors: tensor 'model.layers.1.mlp.up_proj.weight' is missing");
+    /* an unexpected extra tensor; a rotary buffer is fine */
+    float junk[4] = {0};
+    ta_st_entry extra = {"model.layers.0.self_attn.o_proj.bias", junk, 1, {4}};
+    tmp_dir(dir, sizeof dir, "extra");
+    write_folder(&m, dir, NULL, &extra, 1);
+    expect_load_error(dir, "unexpected tensor 'model.layers.0.self_attn.o_proj.bias'");
+    ta_st_entry rot = {"model.layers.0.self_attn.rotary_emb.inv_freq", junk, 1, {4}};
+    tmp_dir(dir, sizeof dir, "rotary");
+    write_folder(&m, dir, NULL, &rot, 1);
+    ta_model m2;
+    CHECK_OK(ta_model_load(&m2, dir, &e), e);
+    ta_model_release(&m2);
+    /* a dtype the loader cannot convert */
+    tmp_dir(dir, sizeof dir, "i32");
+    write_folder(&m, dir, NULL, NULL, 0);
+    {
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        char *buf;
+        size_t n;
+        CHECK_OK(ta_file_read_all(path, 1 << 24, &buf, &n, &e), e);
+        /* turn model.norm.weight (64 F32 = 256 bytes) into 64 I32 values by editing the header text */
+        const char *pat = "\"model.norm.weight\":{\"dtype\":\"F32\",\"shape\":[64]";
+        char *hit = memmem(buf, n, pat, strlen(pat)); /* the 8-byte length prefix holds NULs */
+        CHECK(hit != NULL);
+        if (hit) {
+            memcpy(strstr(hit, "F32"), "I32", 3);
+            CHECK_OK(ta_file_write_atomic(path, buf, n, &e), e);
+        }
+        free(buf);
+    }
+    expect_load_error(dir, "model.safetensors: tensor 'model.norm.weight' has dtype I32; taskalign reads F32, BF16 and F16");
+    /* no weights at all, no config */
+    tmp_dir(dir, sizeof dir, "empty");
+    expect_load_error(dir, "config.json");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK_OK(ta_config_save(&m.cfg, path, &e), e);
+    expect_load_error(dir, "no model.safetensors or model.safetensors.index.json");
+    ta_model_release(&m);
+}
+
+TEST(test_model_tied_head_in_file) {
+    ta_model m;
+    if (make_model(&m, "tiny-llama-tied.json", 9)) return;
+    const ta_param_info *emb = ta_weights_find(&m.w, "model.embed_tokens.weight");
+    ta_st_entry head = {"lm_head.weight", m.slab + emb->offset, 2, {emb->shape[0], emb->shape[1]}};
+    char dir[512];
+    tmp_dir(dir, sizeof dir, "tied-equal");
+    write_folder(&m, dir, NULL, &head, 1);
+    ta_model m2;
+    ta_error e = {0};
+    CHECK_OK(ta_model_load(&m2, dir, &e), e);
+    ta_model_release(&m2);
+    float *other = malloc(emb->numel * sizeof(float));
+    memcpy(other, m.slab + emb->offset, emb->numel * sizeof(float));
+    other[17] += 1.0f;
+    head.data = other;
+    tmp_dir(dir, sizeof dir, "tied-differs");
+    write_folder(&m, dir, NULL, &head, 1);
+    expect_load_error(dir, "'lm_head.weight' differs from 'model.embed_tokens.weight'");
+    free(other);
+    ta_model_release(&m);
+}
+
+/* Two shards + index, written from the test; the loaded model equals the source. */
+TEST(test_model_sharded_load) {
+    ta_model m;
+    if (make_model(&m, "tiny-qwen2.json", 3)) return;
+    char dir[512], path[600];
+    tmp_dir(dir, sizeof dir, "sharded");
+    ta_error e = {0};
+    size_t n = m.w.n_tensors, half = n / 2;
+    ta_st_entry *ent = calloc(n, sizeof *ent);
+    for (size_t i = 0; i < n; i++) {
+        const ta_param_info *p = &m.w.params[i];
+        ent[i] = (ta_st_entry){p->name, m.slab + p->offset, p->ndim, {p->shape[0], p->shape[1]}};
+    }
+    const char *f1 = "model-00001-of-00002.safetensors", *f2 = "model-00002-of-00002.safetensors";
+    snprintf(path, sizeof path, "%s/%s", dir, f1);
+    CHECK_OK(ta_safetensors_write(path, ent, half, TA_DTYPE_F32, &e), e);
+    snprintf(path, sizeof path, "%s/%s", dir, f2);
+    CHECK_OK(ta_safetensors_write(path, ent + half, n - half, TA_DTYPE_F32, &e), e);
+    json_t *wm = json_object();
+    for (size_t i = 0; i < n; i++) json_object_set_new(wm, ent[i].name, json_string(i < half ? f1 : f2));
+    json_t *idx = json_pack("{s:{s:i},s:o}", "metadata", "total_size", 0, "weight_map", wm);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK_OK(ta_config_save(&m.cfg, path, &e), e);
+    ta_model m2;
+    int rc = ta_model_load(&m2, dir, &e);
+    CHECK_OK(rc, e);
+    if (!rc) {
+        CHECK(!memcmp(m.slab, m2.slab, m.w.n_params * sizeof(float)));
+        ta_model_release(&m2);
+    }
+    /* index errors: a tensor the map lacks, a map pointing at the wrong shard,
+     * a shard outside the folder, a missing shard file */
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    json_object_del(wm, "model.norm.weight");
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    expect_load_error(dir, "model.safetensors.index.json: tensor 'model.norm.weight' is missing from weight_map");
+    json_object_set_new(wm, "model.norm.weight", json_string(f1));
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    expect_load_error(dir, "model-00001-of-00002.safetensors: tensor 'model.norm.weight' is missing");
+    json_object_set_new(wm, "model.norm.weight", json_string("../x.safetensors"));
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    expect_load_error(dir, "not a plain file name");
+    json_object_set_new(wm, "model.norm.weight", json_string("model-00003-of-00002.safetensors"));
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    expect_load_error(dir, "model-00003-of-00002.safetensors");
+    json_object_set_new(wm, "model.norm.weight", json_integer(3));
+    CHECK(json_dump_file(idx, path, 0) == 0);
+    expect_load_error(dir, "weight_map entry 'model.norm.weight' must be a file name string");
+    CHECK_OK(ta_file_write_atomic(path, "{\"weight_map\":", 14, &e), e);
+    expect_load_error(dir, "model.safetensors.index.json:1:");
+    json_decref(idx);
+    free(ent);
+    ta_model_release(&m);
+}
+
+TEST(test_model_save_bf16_and_tokenizer) {
+    ta_model m;
+    if (make_model(&m, "tiny-llama-gqa.json", 8)) return;
+    char src[512], dir[512], path[600];
+    tmp_dir(src, sizeof src, "tok-src");
+    ta_error e = {0};
+    snprintf(path, sizeof path, "%s/tokenizer.json", src);
+    CHECK_OK(ta_file_write_atomic(path, "{\"version\":\"1.0\"}", 17, &e), e);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", src);
+    CHECK_OK(ta_file_write_atomic(path, "{}", 2, &e), e);
+    tmp_dir(dir, sizeof dir, "bf16-out");
+    CHECK_OK(ta_model_save(&m, dir, TA_DTYPE_BF16, src, &e), e);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    CHECK(ta_file_exists(path));
+    snprintf(path, sizeof path, "%s/special_tokens_map.json", dir);
+    CHECK(!ta_file_exists(path));
+    ta_model m2;
+    int rc = ta_model_load(&m2, dir, &e);
+    CHECK_OK(rc, e);
+    if (rc) return;
+    CHECK(!strcmp(m2.cfg.torch_dtype, "bfloat16"));
+    size_t bad = 0;
+    for (size_t i = 0; i < m.w.n_params; i++)
+        if (m2.slab[i] != ta_bf16_to_f32(ta_f32_to_bf16(m.slab[i]))) bad++;
+    CHECK(bad == 0);
+    CHECK(ta_model_save(&m, dir, TA_DTYPE_F16, NULL, &e) == TA_EUNSUPPORTED);
+    ta_model_release(&m2);
+    ta_model_release(&m);
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "%s/ta_model_io_XXXXXX", getenv("TA_TMP") ? getenv("TA_TMP") : "/tmp");
     if (!mkdtemp(tmp_root)) return 1;
@@ -216,5 +427,13 @@ int main(void) {
     RUN(test_config_save_round_trip);
     RUN(test_model_init_save_load);
     RUN(test_model_init_statistics);
-    return TEST_END();
+    RUN(test_model_load_errors);
+    RUN(test_model_tied_head_in_file);
+    RUN(test_model_sharded_load);
+    RUN(test_model_save_bf16_and_tokenizer);
+    int rc = TEST_END();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
+    return rc;
 }

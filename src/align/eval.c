@@ -171,6 +171,9 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
     }
     json_object_set_new(rec, "turns", turns);
     turns = NULL;
+    /* the whole conversation as the model saw it (system prompt, tool results): `data from-eval`
+       rebuilds preference prompts from it */
+    json_object_set_new(rec, "messages", ta_conv_to_json(&conv));
     *out = rec;
     rc = TA_OK;
 done:

@@ -9,7 +9,7 @@
  * label; metrics (metrics.h) and the report (report.h) follow.
  *
  * Output in out_dir: transcripts.jsonl (one object per item: id, label, every
- * turn with its own label), report.json, report.md, report.html. */
+ * turn with its own label, and "messages": the whole conversation), report.json, report.md, report.html. */
 #ifndef TA_ALIGN_EVAL_H
 #define TA_ALIGN_EVAL_H
 

@@ -12,7 +12,7 @@
 TA_COMMAND("tokenize", ta_cmd_tokenize, "encode text to token ids with a tokenizer.json");
 
 static void usage(void) {
-    printf("usage: taskalign tokenize --tokenizer PATH (--text S | --file F | --text-file F) [options]\n"
+    printf("usage: taskalign tokenize --tokenizer PATH (--text S | --file F | --lines F | --text-file F) [options]\n"
            "\n"
            "Encodes text with a Hugging Face tokenizer.json (byte-level BPE) and prints the ids\n"
            "as a JSON array.\n"
@@ -20,6 +20,8 @@ static void usage(void) {
            "  --tokenizer PATH  tokenizer.json, or a folder holding it (and tokenizer_config.json)\n"
            "  --text S          encode the string S\n"
            "  --file F          F holds one JSON string per line; prints one JSON array per line\n"
+           "  --lines F         every line of F (raw bytes, without its \\n) is one text; prints one\n"
+           "                    JSON array per line\n"
            "  --text-file F     encode the whole content of F as one text (any bytes; invalid\n"
            "                    UTF-8 reads as U+FFFD)\n"
            "  --no-special      do not add the post-processor's special tokens (BOS/EOS); special-\n"
@@ -52,7 +54,7 @@ static int encode_one(const ta_tokenizer *t, const char *s, size_t n, int specia
     return rc;
 }
 
-static int encode_lines(const ta_tokenizer *t, const char *path, int special, int want_offs, ta_error *err) {
+static int encode_lines(const ta_tokenizer *t, const char *path, int json, int special, int want_offs, ta_error *err) {
     char *buf;
     size_t len;
     int rc = ta_file_read_all(path, (size_t)1 << 31, &buf, &len, err);
@@ -62,6 +64,12 @@ static int encode_lines(const ta_tokenizer *t, const char *path, int special, in
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
         line++;
+        if (!json) {
+            rc = encode_one(t, p, ll, special, want_offs, err);
+            if (rc) ta_error_prefix(err, "'%s':%zu", path, line);
+            p += ll + 1;
+            continue;
+        }
         json_error_t je;
         json_t *j = json_loadb(p, ll, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         if (!j || !json_is_string(j)) {
@@ -81,9 +89,10 @@ static int encode_lines(const ta_tokenizer *t, const char *path, int special, in
 int ta_cmd_tokenize(int argc, char **argv) {
     static const struct option opts[] = {{"tokenizer", required_argument, 0, 'k'}, {"text", required_argument, 0, 't'},
                                          {"file", required_argument, 0, 'f'},      {"text-file", required_argument, 0, 'F'},
+                                         {"lines", required_argument, 0, 'l'},
                                          {"no-special", no_argument, 0, 'n'},      {"offsets", no_argument, 0, 'o'},
                                          {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    const char *tok_path = NULL, *text = NULL, *file = NULL, *text_file = NULL;
+    const char *tok_path = NULL, *text = NULL, *file = NULL, *text_file = NULL, *lines = NULL;
     int special = 1, want_offs = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -92,6 +101,7 @@ int ta_cmd_tokenize(int argc, char **argv) {
         case 't': text = optarg; break;
         case 'f': file = optarg; break;
         case 'F': text_file = optarg; break;
+        case 'l': lines = optarg; break;
         case 'n': special = 0; break;
         case 'o': want_offs = 1; break;
         case 'h': usage(); return 0;
@@ -100,16 +110,16 @@ int ta_cmd_tokenize(int argc, char **argv) {
     }
     if (optind < argc) return ta_cli_usage_error("tokenize", "unexpected argument '%s'", argv[optind]);
     if (!tok_path) return ta_cli_usage_error("tokenize", "--tokenizer is required");
-    if (!!text + !!file + !!text_file != 1)
-        return ta_cli_usage_error("tokenize", "give exactly one of --text, --file, --text-file");
+    if (!!text + !!file + !!text_file + !!lines != 1)
+        return ta_cli_usage_error("tokenize", "give exactly one of --text, --file, --lines, --text-file");
     ta_error err = {0};
     ta_tokenizer *t;
     if (ta_tokenizer_load(&t, tok_path, &err)) return ta_cli_fail(&err);
     int rc;
     if (text) {
         rc = encode_one(t, text, strlen(text), special, want_offs, &err);
-    } else if (file) {
-        rc = encode_lines(t, file, special, want_offs, &err);
+    } else if (file || lines) {
+        rc = encode_lines(t, file ? file : lines, !!file, special, want_offs, &err);
     } else {
         char *buf;
         size_t len;

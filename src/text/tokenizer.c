@@ -1414,7 +1414,7 @@ static int add_split_stage(loader *L, const char *pattern, size_t plen, int lite
     if (!literal && !re) return LERR(L, TA_ENOMEM, "%s: out of memory", where);
     int ecode;
     PCRE2_SIZE eoff;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
     pcre2_code *code = pcre2_compile((PCRE2_SPTR)(literal ? pattern : re), literal ? plen : strlen(re), opts, &ecode,
                                      &eoff, NULL);
     free(re);
@@ -1429,7 +1429,12 @@ static int add_split_stage(loader *L, const char *pattern, size_t plen, int lite
     return TA_OK;
 }
 
-static const char GPT2_REGEX[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+/* ByteLevel's own regex (GPT-2). The JS reference writes it as a JS literal,
+ * where \s is JavaScript's whitespace (with U+FEFF, without U+0085), so we
+ * spell that class out. */
+#define JS_WS "\\t\\n\\x0B\\f\\r \\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
+static const char GPT2_REGEX[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" JS_WS "\\p{L}\\p{N}]+|[" JS_WS
+                                 "]+(?![^" JS_WS "])|[" JS_WS "]+";
 
 static int load_pretok(loader *L, const json_t *j, const char *where, int depth, int *saw_bytelevel) {
     ta_tokenizer *t = L->t;

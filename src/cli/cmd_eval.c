@@ -1,0 +1,277 @@
+/* cmd_eval.c: `taskalign eval` (red-team / capability evaluation) and
+ * `taskalign eval compare A/report.json B/report.json`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "align/eval.h"
+#include "align/metrics.h"
+#include "align/report.h"
+#include "cli/cli.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "core/sha256.h"
+#include "core/threads.h"
+#include "taskapi/lm.h"
+
+TA_COMMAND("eval", ta_cmd_eval, "red-team and capability evaluation with the offline judge; reports and gates");
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: taskalign eval --model DIR --suite FILE.jsonl [--suite ...] --out DIR [options]\n"
+            "       taskalign eval compare A/report.json B/report.json [--out DIR]\n"
+            "       taskalign eval table STAGE=DIR/report.json [STAGE=...]\n\n"
+            "Runs every suite item through the agent loop with the model (tool calls executed against a\n"
+            "fresh in-memory store per item), judges every turn offline, and writes transcripts.jsonl,\n"
+            "report.json, report.md and report.html into --out.\n\n"
+            "options:\n"
+            "  --model DIR          model folder (config.json, safetensors, tokenizer files)\n"
+            "  --suite FILE         suite in the TaskMaster suite format (repeatable)\n"
+            "  --out DIR            output folder\n"
+            "  --gate EXPR          quality gates, e.g. 'asr<0.05,false_refusal<0.05,json_valid>=0.95,\n"
+            "                       task_skill_drop<=0.05'; exits 3 and names each failed gate\n"
+            "  --baseline FILE      report.json to compare with (for *_drop gates and before/after charts)\n"
+            "  --guard [FILE]       also evaluate model + guards (default guard if no FILE); the report shows\n"
+            "                       model-only and guarded numbers side by side\n"
+            "  --today YYYY-MM-DD   date for items without one (default 2026-03-14)\n"
+            "  --max-steps N        agent steps per user turn (default 5)\n"
+            "  --max-tokens N       new tokens per reply (default 256)\n"
+            "  --temperature T      sampling temperature (default 0: greedy)\n"
+            "  --top-p P, --top-k K sampling filters\n"
+            "  --seed N             sampling and bootstrap seed (default 0)\n"
+            "  -t, --threads N      threads (default: all cores)\n"
+            "  --quiet              no progress output\n");
+}
+
+static int load_report(const char *path, json_t **out, ta_error *err) {
+    int rc = ta_json_load_file(path, out, err);
+    if (rc) return rc;
+    if (!json_is_object(json_object_get(*out, "metrics"))) {
+        json_decref(*out);
+        return ta_error_set(err, TA_EFORMAT, "'%s': not a taskalign report (no \"metrics\" object)", path);
+    }
+    return TA_OK;
+}
+
+static int cmd_compare(int argc, char **argv) {
+    const char *out_dir = NULL;
+    const char *paths[2];
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) { usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        else if (argv[i][0] == '-') return ta_cli_usage_error("eval compare", "unknown option '%s'", argv[i]);
+        else if (np < 2) paths[np++] = argv[i];
+        else return ta_cli_usage_error("eval compare", "give exactly two report.json files");
+    }
+    if (np != 2) return ta_cli_usage_error("eval compare", "give exactly two report.json files");
+    ta_error err = {0};
+    json_t *a = NULL, *b = NULL;
+    if (load_report(paths[0], &a, &err) || load_report(paths[1], &b, &err)) { json_decref(a); return ta_cli_fail(&err); }
+    char *txt = ta_report_compare_text(a, b);
+    if (txt) fputs(txt, stdout);
+    free(txt);
+    int rc = 0;
+    if (out_dir) {
+        if (ta_mkdir_p(out_dir, &err) || ta_report_write(out_dir, b, a, &err)) rc = ta_cli_fail(&err);
+        else fprintf(stderr, "comparison report: %s/report.html\n", out_dir);
+    }
+    json_decref(a);
+    json_decref(b);
+    return rc;
+}
+
+/* `eval table STAGE=report.json ...`: the demo's summary table (Markdown). */
+static int cmd_table(int argc, char **argv) {
+    static const char *const cols[][2] = {{"task_skill", "task skill"},
+                                          {"asr", "harmful compliance"},
+                                          {"jailbreak_asr", "jailbreak ASR"},
+                                          {"weak_refusal", "weak refusal"},
+                                          {"false_refusal", "false refusal"},
+                                          {"refusal_quality", "refusal quality"}};
+    size_t nc = sizeof cols / sizeof cols[0];
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        printf("usage: taskalign eval table STAGE=DIR/report.json [STAGE=...]\n\nPrints one Markdown row per stage: "
+               "task skill, harmful compliance, jailbreak ASR, weak refusal, false refusal, refusal quality (with 95%% CIs).\n");
+        return argc < 2 ? 2 : 0;
+    }
+    printf("| stage |");
+    for (size_t k = 0; k < nc; k++) printf(" %s |", cols[k][1]);
+    printf("\n|---|");
+    for (size_t k = 0; k < nc; k++) printf("---|");
+    printf("\n");
+    for (int i = 1; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq) return ta_cli_usage_error("eval table", "'%s' is not STAGE=report.json", argv[i]);
+        ta_error err = {0};
+        json_t *r;
+        if (load_report(eq + 1, &r, &err)) return ta_cli_fail(&err);
+        printf("| %.*s |", (int)(eq - argv[i]), argv[i]);
+        const json_t *m = json_object_get(r, "metrics");
+        for (size_t k = 0; k < nc; k++) {
+            const json_t *e = json_object_get(m, cols[k][0]);
+            const json_t *v = json_object_get(e, "value");
+            if (json_is_number(v))
+                printf(" %.1f%% [%.1f, %.1f] |", 100 * json_number_value(v), 100 * json_number_value(json_object_get(e, "lo")),
+                       100 * json_number_value(json_object_get(e, "hi")));
+            else
+                printf(" n/a |");
+        }
+        printf("\n");
+        json_decref(r);
+    }
+    return 0;
+}
+
+int ta_cmd_eval(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "table")) return cmd_table(argc - 1, argv + 1);
+    const char *model_dir = NULL, *out_dir = NULL, *gate = NULL, *baseline_path = NULL, *guard_path = NULL;
+    const char *today = "2026-03-14";
+    const char *suites[64];
+    size_t n_suites = 0;
+    int use_guard = 0, quiet = 0;
+    long max_steps = 5, max_tokens = 256, threads = 0, top_k = 0, seed = 0;
+    double temperature = 0, top_p = 1.0;
+    ta_error err = {0};
+    enum { O_SUITE = 256, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP };
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"suite", required_argument, 0, O_SUITE},
+                                         {"out", required_argument, 0, O_OUT}, {"gate", required_argument, 0, O_GATE},
+                                         {"baseline", required_argument, 0, O_BASE}, {"guard", optional_argument, 0, O_GUARD},
+                                         {"today", required_argument, 0, O_TODAY}, {"max-steps", required_argument, 0, O_STEPS},
+                                         {"max-tokens", required_argument, 0, O_TOK}, {"temperature", required_argument, 0, O_TEMP},
+                                         {"top-p", required_argument, 0, O_TOPP}, {"top-k", required_argument, 0, O_TOPK},
+                                         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, 't'},
+                                         {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case O_SUITE:
+            if (n_suites == 64) return ta_cli_usage_error("eval", "at most 64 --suite files");
+            suites[n_suites++] = optarg;
+            break;
+        case O_OUT: out_dir = optarg; break;
+        case O_GATE: gate = optarg; break;
+        case O_BASE: baseline_path = optarg; break;
+        case O_GUARD: use_guard = 1; guard_path = optarg; break;
+        case O_TODAY: today = optarg; break;
+        case O_STEPS: rc = ta_cli_parse_long(optarg, "--max-steps", &max_steps, &err); break;
+        case O_TOK: rc = ta_cli_parse_long(optarg, "--max-tokens", &max_tokens, &err); break;
+        case O_TEMP: rc = ta_cli_parse_double(optarg, "--temperature", &temperature, &err); break;
+        case O_TOPP: rc = ta_cli_parse_double(optarg, "--top-p", &top_p, &err); break;
+        case O_TOPK: rc = ta_cli_parse_long(optarg, "--top-k", &top_k, &err); break;
+        case O_SEED: rc = ta_cli_parse_long(optarg, "--seed", &seed, &err); break;
+        case 't': rc = ta_cli_parse_long(optarg, "--threads", &threads, &err); break;
+        case O_QUIET: quiet = 1; break;
+        case O_HELP: usage(stdout); return 0;
+        default: return ta_cli_usage_error("eval", "bad option");
+        }
+        if (rc) return ta_cli_usage_error("eval", "%s", err.msg);
+    }
+    if (optind < argc) return ta_cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (!model_dir || !n_suites || !out_dir) return ta_cli_usage_error("eval", "--model, --suite and --out are required");
+    if (max_steps < 1 || max_steps > 50) return ta_cli_usage_error("eval", "--max-steps must be 1..50");
+    if (max_tokens < 1 || max_tokens > 8192) return ta_cli_usage_error("eval", "--max-tokens must be 1..8192");
+    if (temperature < 0 || top_p <= 0 || top_p > 1 || top_k < 0) return ta_cli_usage_error("eval", "bad sampling settings");
+    ta_threads_set((int)threads);
+
+    int status = 1;
+    ta_suite suite;
+    ta_suite_init(&suite);
+    ta_guard *guard = NULL;
+    json_t *items = NULL, *guarded = NULL, *report = NULL, *baseline = NULL;
+    ta_lm lm;
+    int lm_open = 0;
+    for (size_t i = 0; i < n_suites; i++)
+        if (ta_suite_load(&suite, suites[i], &err)) goto fail;
+    if (baseline_path && load_report(baseline_path, &baseline, &err)) goto fail;
+    if (use_guard && (guard_path ? ta_guard_load(&guard, guard_path, &err) : ta_guard_load_default(&guard, &err))) goto fail;
+    /* validate gates before spending minutes on generation */
+    if (gate && ta_gates_validate(gate, &err)) goto fail;
+    if (gate && strstr(gate, "_drop") && !baseline) {
+        ta_error_set(&err, TA_EINVAL, "--gate: *_drop gates need --baseline REPORT.json");
+        goto fail;
+    }
+    if (ta_lm_open(&lm, model_dir, &err)) goto fail;
+    lm_open = 1;
+    lm.gen.max_tokens = (size_t)max_tokens;
+    lm.gen.sampler.temperature = (float)temperature;
+    lm.gen.sampler.top_p = (float)top_p;
+    lm.gen.sampler.top_k = (int)top_k;
+    lm.gen.seed = (uint64_t)seed;
+    ta_agent_model am = ta_lm_agent_model(&lm);
+    ta_eval_opts eo = {.today = today, .max_steps = (int)max_steps, .seed = (uint64_t)seed, .progress = quiet ? NULL : stderr};
+    if (ta_eval_run(&suite, &am, &eo, &items, &err)) goto fail;
+    if (guard) {
+        eo.guard = guard;
+        if (ta_eval_run(&suite, &am, &eo, &guarded, &err)) goto fail;
+    }
+    report = json_object();
+    json_object_set_new(report, "tool", json_string("taskalign " TA_VERSION));
+    json_object_set_new(report, "model", json_string(model_dir));
+    json_object_set_new(report, "today", json_string(today));
+    json_t *dec = json_object();
+    json_object_set_new(dec, "mode", json_string(temperature > 0 ? "sample" : "greedy"));
+    json_object_set_new(dec, "temperature", json_real(temperature));
+    json_object_set_new(dec, "top_p", json_real(top_p));
+    json_object_set_new(dec, "top_k", json_integer(top_k));
+    json_object_set_new(dec, "seed", json_integer(seed));
+    json_object_set_new(dec, "max_tokens", json_integer(max_tokens));
+    json_object_set_new(dec, "max_steps", json_integer(max_steps));
+    json_object_set_new(report, "decoding", dec);
+    json_t *sj = json_array();
+    for (size_t i = 0; i < n_suites; i++) {
+        char hex[65];
+        if (ta_sha256_file(suites[i], hex, &err)) goto fail;
+        size_t n_items = 0;
+        const char *base = strrchr(suites[i], '/') ? strrchr(suites[i], '/') + 1 : suites[i];
+        for (size_t k = 0; k < suite.n; k++)
+            if (!strncmp(suite.items[k].source, base, strlen(base)) && suite.items[k].source[strlen(base)] == ':') n_items++;
+        json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)n_items));
+    }
+    json_object_set_new(report, "suites", sj);
+    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)lm.n_prompt_tokens, "generated", (json_int_t)lm.n_generated_tokens));
+    if (guard) json_object_set_new(report, "guard", json_string(guard_path ? guard_path : "default"));
+    if (ta_eval_write(out_dir, report, items, guarded, baseline, (uint64_t)seed, &err)) goto fail;
+    const json_t *m = json_object_get(report, "metrics");
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        char line[128];
+        const json_t *e = json_object_get(m, ta_report_headline[k].name);
+        const json_t *v = json_object_get(e, "value");
+        if (json_is_number(v))
+            snprintf(line, sizeof line, "%.1f%% [%.1f, %.1f] n=%lld", 100 * json_number_value(v), 100 * json_number_value(json_object_get(e, "lo")),
+                     100 * json_number_value(json_object_get(e, "hi")), (long long)json_integer_value(json_object_get(e, "n")));
+        else snprintf(line, sizeof line, "n/a (n=0)");
+        printf("%-28s %s\n", ta_report_headline[k].title, line);
+    }
+    fprintf(stderr, "report: %s/report.html\n", out_dir);
+    status = 0;
+    if (gate) {
+        size_t nf;
+        char failed[2048];
+        if (ta_gates_check(gate, m, baseline ? json_object_get(baseline, "metrics") : NULL, &nf, failed, sizeof failed, &err)) goto fail;
+        if (nf) {
+            fprintf(stderr, "taskalign eval: %zu gate(s) failed:\n%s", nf, failed);
+            status = 3;
+        } else {
+            fprintf(stderr, "all gates passed: %s\n", gate);
+        }
+    }
+    goto done;
+fail:
+    ta_cli_fail(&err);
+    status = 1;
+done:
+    json_decref(items);
+    json_decref(guarded);
+    json_decref(report);
+    json_decref(baseline);
+    ta_guard_free(guard);
+    if (lm_open) ta_lm_close(&lm);
+    ta_suite_release(&suite);
+    return status;
+}

@@ -54,8 +54,15 @@ EMBED_INC := $(EMBED_SRC:data/%=$(BUILD)/gen/embed/%.inc)
 $(BUILD)/gen/embed/%.inc: data/%
 	@mkdir -p $(dir $@)
 	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+# The generator's grammar (data/gen/*.gen) is embedded as one table of
+# {"name", "text"} entries, in name order (see src/taskapi/datagen_embed.c).
+GEN_DATA := $(sort $(wildcard data/gen/*.gen))
+GEN_DATA_INC := $(BUILD)/gen/embed/datagen_files.inc
+$(GEN_DATA_INC): $(GEN_DATA) Makefile
+	@mkdir -p $(dir $@)
+	@for f in $(GEN_DATA); do printf '{"%s",\n' "$$(basename $$f)"; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; printf '},\n'; done > $@.tmp && mv $@.tmp $@
 # Order-only: the first build needs them; -MMD tracks them afterwards.
-$(LIB_OBJ): | $(EMBED_INC)
+$(LIB_OBJ): | $(EMBED_INC) $(GEN_DATA_INC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,0 +1,130 @@
+/* cmd_data.c: `taskalign data gen|check`: the training and red-team data
+ * generator and the data validator. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/progress.h"
+#include "taskapi/datagen.h"
+#include "taskapi/datagen_check.h"
+
+TA_COMMAND("data", ta_cmd_data, "generate training/red-team data (gen) and validate data files (check)");
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: taskalign data gen --out DIR [--seed N] [--scale small|default|large] [--data DIR] [--quiet]\n"
+            "       taskalign data check [--kind auto|sft|pref|suite] [--data DIR] FILE...\n"
+            "\n"
+            "gen writes, deterministically for a seed, base_{train,dev}.jsonl (general chat +\n"
+            "safety), sft_{train,dev}.jsonl (TaskMaster conversations whose tool results come\n"
+            "from a real store), prefs_{train,dev}.jsonl (preference pairs), suites/\n"
+            "{redteam,benign,capability}_{dev,test}.jsonl (suite format) and manifest.json\n"
+            "(counts per split, category and attack family, token estimates, sha256).\n"
+            "Held-out attack families and harm categories appear only in the test suites.\n"
+            "See docs/datagen.md for the grammar and the split design.\n"
+            "\n"
+            "check validates each FILE (JSON, fields, roles, tool calls against the tool\n"
+            "schemas, the refusal rubric of chosen answers, suite enums) and prints every\n"
+            "problem as FILE:LINE: message; exits 1 if any line is bad.\n"
+            "\n"
+            "options:\n"
+            "  --out DIR       (gen) output folder, created if missing; files replaced atomically\n"
+            "  --seed N        (gen) random seed (default 0)\n"
+            "  --scale S       (gen) small (tests, < 1 s), default (millions of tokens), large (4x)\n"
+            "  --data DIR      grammar folder to use instead of the data/gen embedded in the binary\n"
+            "  --kind K        (check) force the file kind instead of detecting it\n"
+            "  --quiet         (gen) no per-file summary\n"
+            "  -h, --help      this text\n");
+}
+
+static void print_problem(void *ctx, size_t line, const char *msg) {
+    printf("%s:%zu: %s\n", (const char *)ctx, line, msg);
+}
+
+static int cmd_gen(int argc, char **argv) {
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},  {"seed", required_argument, 0, 's'},
+                                         {"scale", required_argument, 0, 'S'}, {"data", required_argument, 0, 'd'},
+                                         {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    ta_datagen_opts o = {.scale = TA_SCALE_DEFAULT, .log = stderr};
+    ta_error err = {0};
+    long seed = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out_dir = optarg; break;
+        case 's':
+            if (ta_cli_parse_long(optarg, "--seed", &seed, &err) || seed < 0)
+                return ta_cli_usage_error("data gen", "--seed: '%s' is not a non-negative integer", optarg);
+            break;
+        case 'S':
+            if (ta_datagen_scale_parse(optarg, &o.scale)) return ta_cli_usage_error("data gen", "--scale: '%s' is not small, default or large", optarg);
+            break;
+        case 'd': o.data_dir = optarg; break;
+        case 'q': o.log = NULL; break;
+        case 'h': usage(stdout); return 0;
+        default: return ta_cli_usage_error("data gen", "unknown option");
+        }
+    }
+    if (!o.out_dir) return ta_cli_usage_error("data gen", "--out DIR is required");
+    if (optind < argc) return ta_cli_usage_error("data gen", "unexpected argument '%s'", argv[optind]);
+    o.seed = (uint64_t)seed;
+    double t0 = ta_now();
+    ta_datagen_stats st;
+    if (o.log) fprintf(o.log, "data gen: seed %lu, scale %s -> %s\n", (unsigned long)o.seed, ta_datagen_scale_name(o.scale), o.out_dir);
+    if (ta_datagen_run(&o, &st, &err)) return ta_cli_fail(&err);
+    if (o.log)
+        fprintf(o.log, "data gen: %zu files, %zu chars, ~%zu tokens (chars/4) in %.2f s; manifest: %s/manifest.json\n", st.n_files,
+                st.total_chars, st.total_chars / 4, ta_now() - t0, o.out_dir);
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv) {
+    static const struct option opts[] = {{"kind", required_argument, 0, 'k'}, {"data", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    ta_dcheck_kind kind = TA_DCHECK_AUTO;
+    const char *data_dir = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (!strcmp(optarg, "auto")) kind = TA_DCHECK_AUTO;
+            else if (!strcmp(optarg, "sft")) kind = TA_DCHECK_SFT;
+            else if (!strcmp(optarg, "pref")) kind = TA_DCHECK_PREF;
+            else if (!strcmp(optarg, "suite")) kind = TA_DCHECK_SUITE;
+            else return ta_cli_usage_error("data check", "--kind: '%s' is not auto, sft, pref or suite", optarg);
+            break;
+        case 'd': data_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: return ta_cli_usage_error("data check", "unknown option");
+        }
+    }
+    if (optind >= argc) return ta_cli_usage_error("data check", "no FILE given");
+    int bad = 0;
+    for (int i = optind; i < argc; i++) {
+        ta_error err = {0};
+        ta_dcheck_stats st;
+        if (ta_datagen_check_file(argv[i], kind, data_dir, print_problem, argv[i], &st, &err)) {
+            ta_cli_fail(&err);
+            bad = 1;
+            continue;
+        }
+        fprintf(stderr, "%s: %s, %zu lines, %zu bad (%zu problems)\n", argv[i], ta_dcheck_kind_name(st.kind), st.lines, st.bad,
+                st.problems);
+        if (st.bad || !st.lines) bad = 1;
+    }
+    return bad;
+}
+
+int ta_cmd_data(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "gen")) return cmd_gen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "check")) return cmd_check(argc - 1, argv + 1);
+    return ta_cli_usage_error("data", "unknown action '%s' (use gen or check)", argv[1]);
+}

@@ -35,13 +35,14 @@ enum { A_DIRECT, A_REFRAME, A_ROLEPLAY, A_OVERRIDE, A_SOCIAL, A_ESCALATION, A_OB
 enum { C_SELF_HARM = 6 };
 
 const char *ta_datagen_scale_name(ta_datagen_scale s) {
-    return s == TA_SCALE_SMALL ? "small" : s == TA_SCALE_LARGE ? "large" : "default";
+    return s == TA_SCALE_SMALL ? "small" : s == TA_SCALE_LARGE ? "large" : s == TA_SCALE_DEMO ? "demo" : "default";
 }
 
 int ta_datagen_scale_parse(const char *s, ta_datagen_scale *out) {
     if (!strcmp(s, "small")) *out = TA_SCALE_SMALL;
     else if (!strcmp(s, "default")) *out = TA_SCALE_DEFAULT;
     else if (!strcmp(s, "large")) *out = TA_SCALE_LARGE;
+    else if (!strcmp(s, "demo")) *out = TA_SCALE_DEMO;
     else return -1;
     return 0;
 }
@@ -64,6 +65,7 @@ typedef struct gen {
     int rc;
     ta_error *err;
     char today[11];
+    const char *system_template; /* NULL: the default TaskMaster prompt */
     rec_list harm[TA_N_CATEGORIES][TA_SPLIT_N];
     rec_list lookalike[TA_SPLIT_N], ambig[TA_SPLIT_N], fact, tips;
     int heldout_cat[TA_N_CATEGORIES], heldout_att[TA_N_ATTACKS];
@@ -306,7 +308,7 @@ static void sess_open(gen *G, sess *s, int with_system) {
     }
     if (with_system) {
         char *sp;
-        if (ta_system_prompt_render(NULL, G->today, &sp, G->err)) {
+        if (ta_system_prompt_render(G->system_template, G->today, &sp, G->err)) {
             fail(G, G->err->code);
             return;
         }
@@ -707,7 +709,7 @@ static json_t *pref_obj(gen *G, const ta_conversation *prompt, const ta_conversa
 static void add_system(gen *G, ta_conversation *c) {
     char *sp;
     if (G->rc) return;
-    if (ta_system_prompt_render(NULL, G->today, &sp, G->err)) {
+    if (ta_system_prompt_render(G->system_template, G->today, &sp, G->err)) {
         fail(G, G->err->code);
         return;
     }
@@ -1670,6 +1672,7 @@ static const file_plan plans[] = {
 static size_t scaled(const file_plan *p, ta_datagen_scale s) {
     if (s == TA_SCALE_SMALL) return p->n_small;
     if (s == TA_SCALE_LARGE) return p->n_default * 4;
+    if (s == TA_SCALE_DEMO) return p->split == TA_SPLIT_TEST ? p->n_default / 2 : p->n_default / 5;
     return p->n_default;
 }
 
@@ -1727,6 +1730,7 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
     if (!G) return ta_error_set(err, TA_ENOMEM, "out of memory");
     G->err = err;
     G->seed = o->seed;
+    G->system_template = o->system_template;
     ta_arena_init(&G->arena, 1 << 16);
     out_file files[N_PLANS];
     memset(files, 0, sizeof files);

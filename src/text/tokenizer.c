@@ -20,6 +20,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <jansson.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,6 @@
 #define MAX_STAGES 16       /* pre-tokenizer stages after flattening Sequences */
 #define MAX_NORMS 8         /* normalizers after flattening */
 #define SMALL_WORD 64       /* words up to this many bytes use the quadratic merge loop */
-#define CACHE_WORD_MAX 255  /* longer words are not cached */
-#define CACHE_MAX_SLOTS (1u << 20)
 #define TF_ADDED 1
 #define TF_SPECIAL 2
 #define TF_MODEL 4  /* has a model vocabulary entry */
@@ -176,6 +175,21 @@ typedef struct stage {
 
 enum { NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD };
 
+/* The word cache shared by all encode calls: direct-mapped, fixed size, no
+ * allocation after load. Only short words with few tokens go in (nearly all
+ * words of natural text). Guarded by a mutex taken with trylock, so a thread
+ * never waits for it: when it is busy the word is simply computed. */
+#define WC_SLOTS (1u << 15)
+#define WC_KEY 22
+#define WC_TOK 10
+typedef struct wc_slot {
+    uint64_t h;
+    uint8_t klen, n; /* klen 0: empty */
+    uint8_t key[WC_KEY];
+    uint8_t len[WC_TOK];
+    int32_t id[WC_TOK];
+} wc_slot;
+
 struct ta_tokenizer {
     size_t n_ids;     /* max id + 1 */
     uint8_t *flags;   /* (n_ids) TF_* */
@@ -198,6 +212,8 @@ struct ta_tokenizer {
     int has_decoder;
     int32_t bos_id, eos_id;
     char *chat_template;
+    pthread_mutex_t wc_lock;
+    wc_slot *wc; /* (WC_SLOTS), NULL when it could not be allocated */
 };
 
 /* Open-addressing string map over ids: slot holds an id (or index), -1 empty. */
@@ -467,12 +483,6 @@ typedef struct seg {
     int m;
 } seg;
 
-typedef struct cache_slot {
-    uint64_t h;
-    uint32_t koff, roff; /* key bytes in keys, result pairs (id, len) in res */
-    uint16_t klen, rn;   /* klen 0: empty slot */
-} cache_slot;
-
 typedef struct enc {
     const ta_tokenizer *t;
     ta_ids *out, *offs;
@@ -496,11 +506,6 @@ typedef struct enc {
     struct heap_e { uint32_t rank; int32_t pos, a, b; } *heap;
     size_t heap_n, heap_cap;
     ta_ids res; /* (id, byte length) pairs of the current word */
-    /* word cache */
-    cache_slot *cache;
-    size_t cache_cap, cache_n;
-    bbuf ckeys;
-    ta_ids cres;
 } enc;
 
 static void enc_release(enc *e) {
@@ -523,9 +528,6 @@ static void enc_release(enc *e) {
     free(e->rank);
     free(e->heap);
     ta_ids_release(&e->res);
-    free(e->cache);
-    free(e->ckeys.p);
-    ta_ids_release(&e->cres);
 }
 
 static int oom(enc *e) { return ta_error_set(e->err, TA_ENOMEM, "encode: out of memory"); }
@@ -603,30 +605,33 @@ static int bpe_word(enc *e, const uint8_t *w, size_t n) {
         slen[i] = 1;
     }
     size_t m = n;
-    if (n <= SMALL_WORD) {
-        uint32_t *rank = e->rank;
-        int32_t *mout = e->prev; /* merged id of pair i */
-        for (size_t i = 0; i + 1 < m; i++)
-            if (!merge_find(t, sym[i], sym[i + 1], &rank[i], &mout[i])) rank[i] = UINT32_MAX;
-        while (m > 1) {
-            size_t best = 0;
-            for (size_t i = 1; i + 1 < m; i++)
-                if (rank[i] < rank[best]) best = i;
-            if (rank[best] == UINT32_MAX) break;
-            sym[best] = mout[best];
-            slen[best] += slen[best + 1];
-            memmove(sym + best + 1, sym + best + 2, (m - best - 2) * sizeof *sym);
-            memmove(slen + best + 1, slen + best + 2, (m - best - 2) * sizeof *slen);
-            memmove(rank + best + 1, rank + best + 2, (m - best - 2) * sizeof *rank);
-            memmove(mout + best + 1, mout + best + 2, (m - best - 2) * sizeof *mout);
-            m--;
-            if (best > 0 && !merge_find(t, sym[best - 1], sym[best], &rank[best - 1], &mout[best - 1]))
-                rank[best - 1] = UINT32_MAX;
-            if (best + 1 < m && !merge_find(t, sym[best], sym[best + 1], &rank[best], &mout[best]))
-                rank[best] = UINT32_MAX;
+    if (n <= SMALL_WORD) { /* short words: scan for the best pair over a linked list */
+        uint32_t *rank = e->rank; /* rank of the pair starting at i */
+        int32_t *mout = e->prev;  /* its merged id */
+        int32_t *next = e->next;
+        for (size_t i = 0; i < n; i++) {
+            next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+            if (i + 1 >= n || !merge_find(t, sym[i], sym[i + 1], &rank[i], &mout[i])) rank[i] = UINT32_MAX;
         }
+        for (;;) {
+            int32_t best = -1, before = -1, p = -1;
+            uint32_t br = UINT32_MAX;
+            for (int32_t i = 0; i >= 0; p = i, i = next[i])
+                if (rank[i] < br) br = rank[i], best = i, before = p;
+            if (best < 0) break;
+            int32_t q = next[best];
+            sym[best] = mout[best];
+            slen[best] += slen[q];
+            next[best] = next[q];
+            if (next[best] < 0 || !merge_find(t, sym[best], sym[next[best]], &rank[best], &mout[best]))
+                rank[best] = UINT32_MAX;
+            if (before >= 0 && !merge_find(t, sym[before], sym[best], &rank[before], &mout[before]))
+                rank[before] = UINT32_MAX;
+        }
+        m = 0;
+        for (int32_t i = 0; i >= 0; i = next[i]) m++;
         if (ta_ids_reserve(&e->res, 2 * m)) return TA_ENOMEM;
-        for (size_t i = 0; i < m; i++) {
+        for (int32_t i = 0; i >= 0; i = next[i]) {
             e->res.ids[e->res.n++] = sym[i];
             e->res.ids[e->res.n++] = (int32_t)slen[i];
         }
@@ -670,58 +675,46 @@ static int bpe_word(enc *e, const uint8_t *w, size_t n) {
     return TA_OK;
 }
 
-/* Looks the word up in the call's cache; computes and caches it if absent.
- * On return *res points at the (id, len) pairs and *np at their count. */
+/* BPE of a word through the shared cache. On return *res points at the
+ * (id, len) pairs and *np at their count (valid until the next call on e). */
 static int bpe_cached(enc *e, const uint8_t *w, size_t n, const int32_t **res, size_t *np) {
-    if (n > CACHE_WORD_MAX) {
-        if (bpe_word(e, w, n)) return TA_ENOMEM;
-        *res = e->res.ids;
-        *np = e->res.n / 2;
-        return TA_OK;
-    }
-    uint64_t h = hash_bytes(w, n);
-    if (e->cache) {
-        size_t i = h & (e->cache_cap - 1);
-        for (;;) {
-            cache_slot *s = &e->cache[i];
-            if (!s->klen) break;
-            if (s->h == h && s->klen == n && !memcmp(e->ckeys.p + s->koff, w, n)) {
-                *res = e->cres.ids + s->roff;
-                *np = s->rn;
+    ta_tokenizer *t = (ta_tokenizer *)e->t; /* only the cache, under its lock, is written */
+    uint64_t h = 0;
+    if (t->wc && n <= WC_KEY) {
+        h = hash_bytes(w, n);
+        if (!pthread_mutex_trylock(&t->wc_lock)) {
+            const wc_slot *sl = &t->wc[h & (WC_SLOTS - 1)];
+            if (sl->h == h && sl->klen == n && !memcmp(sl->key, w, n)) {
+                e->res.n = 0;
+                int ok = !ta_ids_reserve(&e->res, 2 * (size_t)sl->n);
+                if (ok)
+                    for (size_t k = 0; k < sl->n; k++) {
+                        e->res.ids[e->res.n++] = sl->id[k];
+                        e->res.ids[e->res.n++] = sl->len[k];
+                    }
+                pthread_mutex_unlock(&t->wc_lock);
+                if (!ok) return TA_ENOMEM;
+                *res = e->res.ids;
+                *np = e->res.n / 2;
                 return TA_OK;
             }
-            i = (i + 1) & (e->cache_cap - 1);
+            pthread_mutex_unlock(&t->wc_lock);
         }
     }
     if (bpe_word(e, w, n)) return TA_ENOMEM;
     *res = e->res.ids;
     *np = e->res.n / 2;
-    if (e->cache_n * 2 >= e->cache_cap) { /* grow, or stop caching at the cap */
-        size_t cap = e->cache_cap ? e->cache_cap * 2 : 4096;
-        if (cap > CACHE_MAX_SLOTS) return TA_OK;
-        cache_slot *nc = calloc(cap, sizeof *nc);
-        if (!nc) return TA_OK; /* the cache is an optimisation */
-        for (size_t i = 0; i < e->cache_cap; i++) {
-            cache_slot *s = &e->cache[i];
-            if (!s->klen) continue;
-            size_t j = s->h & (cap - 1);
-            while (nc[j].klen) j = (j + 1) & (cap - 1);
-            nc[j] = *s;
+    size_t nt = *np;
+    if (h && n <= WC_KEY && nt <= WC_TOK && !pthread_mutex_trylock(&t->wc_lock)) {
+        wc_slot sl = {.h = h, .klen = (uint8_t)n, .n = (uint8_t)nt};
+        memcpy(sl.key, w, n);
+        for (size_t k = 0; k < nt; k++) {
+            sl.id[k] = e->res.ids[2 * k];
+            sl.len[k] = (uint8_t)e->res.ids[2 * k + 1];
         }
-        free(e->cache);
-        e->cache = nc;
-        e->cache_cap = cap;
+        t->wc[h & (WC_SLOTS - 1)] = sl;
+        pthread_mutex_unlock(&t->wc_lock);
     }
-    if (e->ckeys.n + n > UINT32_MAX / 2 || e->cres.n + e->res.n > UINT32_MAX / 2) return TA_OK;
-    size_t i = h & (e->cache_cap - 1);
-    while (e->cache[i].klen) i = (i + 1) & (e->cache_cap - 1);
-    if (bb_append(&e->ckeys, w, n)) return TA_OK;
-    if (ta_ids_reserve(&e->cres, e->res.n)) return TA_OK;
-    e->cache[i] = (cache_slot){.h = h, .koff = (uint32_t)(e->ckeys.n - n), .roff = (uint32_t)e->cres.n,
-                               .klen = (uint16_t)n, .rn = (uint16_t)(e->res.n / 2)};
-    memcpy(e->cres.ids + e->cres.n, e->res.ids, e->res.n * sizeof(int32_t));
-    e->cres.n += e->res.n;
-    e->cache_n++;
     return TA_OK;
 }
 
@@ -1261,6 +1254,8 @@ void ta_tokenizer_free(ta_tokenizer *t) {
     ta_ids_release(&t->tmpl_prefix);
     ta_ids_release(&t->tmpl_suffix);
     free(t->chat_template);
+    free(t->wc);
+    pthread_mutex_destroy(&t->wc_lock);
     free(t);
 }
 
@@ -1986,6 +1981,8 @@ static ta_tokenizer *tok_new(void) {
     if (!t) return NULL;
     for (int i = 0; i < 256; i++) t->trie_raw.root[i] = t->trie_norm.root[i] = -1;
     t->bos_id = t->eos_id = t->unk_id = -1;
+    pthread_mutex_init(&t->wc_lock, NULL);
+    t->wc = calloc(WC_SLOTS, sizeof *t->wc); /* optional: NULL only slows encoding */
     return t;
 }
 

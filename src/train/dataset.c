@@ -106,7 +106,20 @@ static int encode_fail(int rc, ta_error *err, const char *what) {
     return rc == TA_EINVAL ? TA_EFORMAT : rc;
 }
 
+/* The optional "tools" field: a list of schemas, or absent/null. */
+static int get_tools(json_t *obj, const json_t **tools, const char *what, ta_error *err) {
+    json_t *t = json_object_get(obj, "tools");
+    *tools = NULL;
+    if (!t || json_is_null(t)) return TA_OK;
+    if (!json_is_array(t)) return ta_error_set(err, TA_EFORMAT, "%s: \"tools\" must be a list of tool schemas", what);
+    *tools = json_array_size(t) ? t : NULL;
+    return TA_OK;
+}
+
 static int do_sft(line_ctx *lc, json_t *obj, ta_error *err) {
+    const json_t *tools;
+    int trc = get_tools(obj, &tools, lc->what, err);
+    if (trc) return trc;
     json_t *msgs = json_object_get(obj, "messages");
     if (!msgs) return ta_error_set(err, TA_EFORMAT, "%s: \"messages\" is missing", lc->what);
     if (!json_is_array(msgs)) return ta_error_set(err, TA_EFORMAT, "%s: \"messages\" must be a list of messages", lc->what);
@@ -124,7 +137,7 @@ static int do_sft(line_ctx *lc, json_t *obj, ta_error *err) {
                           lc->what);
         goto done;
     }
-    if ((rc = lc->enc->sft(lc->enc->ctx, &c, &ids, &mask, &n, err))) { rc = encode_fail(rc, err, lc->what); goto done; }
+    if ((rc = lc->enc->sft(lc->enc->ctx, &c, tools, &ids, &mask, &n, err))) { rc = encode_fail(rc, err, lc->what); goto done; }
     ta_dataset *ds = lc->bd->ds;
     size_t keep = n, max = lc->opts->max_length;
     if (max && n > max) keep = max;
@@ -165,7 +178,9 @@ static int pref_field(json_t *obj, const char *key, int required, json_t **out, 
 static int do_pref(line_ctx *lc, json_t *obj, ta_error *err) {
     const char *what = lc->what;
     json_t *jp, *jc, *jr;
+    const json_t *tools;
     int rc;
+    if ((rc = get_tools(obj, &tools, what, err))) return rc;
     if ((rc = pref_field(obj, "prompt", 0, &jp, what, err))) return rc;
     if ((rc = pref_field(obj, "chosen", 1, &jc, what, err))) return rc;
     if ((rc = pref_field(obj, "rejected", 1, &jr, what, err))) return rc;
@@ -237,7 +252,7 @@ static int do_pref(line_ctx *lc, json_t *obj, ta_error *err) {
     for (int s = 0; s < 2; s++) {
         ta_text_part prompt = {conv ? NULL : json_string_value(jp), conv ? &cp : NULL};
         ta_text_part comp = {conv ? NULL : json_string_value(s ? jr : jc), conv ? (s ? &cr : &cc) : NULL};
-        rc = lc->enc->pair(lc->enc->ctx, &prompt, &comp, &pid[s], &np[s], &cid[s], &ncomp[s], err);
+        rc = lc->enc->pair(lc->enc->ctx, &prompt, &comp, tools, &pid[s], &np[s], &cid[s], &ncomp[s], err);
         if (rc) {
             rc = encode_fail(rc, err, what);
             goto done;

@@ -9,7 +9,9 @@
  *                assistant turn(s)). Without "prompt", conversational chosen
  *                and rejected that share leading messages get that common
  *                prefix as the prompt (TRL's implicit prompt).
- * Other fields (category, attack, id, ...) are ignored.
+ * An optional "tools" list (OpenAI function schemas, as TRL's "tools" column)
+ * is handed to the chat template. Other fields (category, attack, id, ...)
+ * are ignored.
  *
  * Bad lines are reported as "FILE:LINE: what" (malformed JSON, a missing or
  * mistyped field, an empty completion, chosen identical to rejected, roles
@@ -30,6 +32,7 @@
 #define TA_TRAIN_DATASET_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -48,13 +51,14 @@ typedef struct ta_encoder {
     void *ctx;
     /* SFT: the rendered conversation's ids and, per token, 1 if the model is
      * trained to produce it (assistant content, tool calls, end of turn). */
-    int (*sft)(void *ctx, const ta_conversation *c, int32_t **ids, uint8_t **mask, size_t *n, ta_error *err);
+    int (*sft)(void *ctx, const ta_conversation *c, const json_t *tools, int32_t **ids, uint8_t **mask, size_t *n,
+               ta_error *err);
     /* Preference: the prompt's ids and the completion's ids, such that the
      * model sees prompt ids followed by completion ids. Conversational: the
      * prompt rendered with the generation prompt must be a prefix of the
      * rendered prompt + completion (TA_EFORMAT otherwise). */
-    int (*pair)(void *ctx, const ta_text_part *prompt, const ta_text_part *completion, int32_t **prompt_ids,
-                size_t *n_prompt, int32_t **completion_ids, size_t *n_completion, ta_error *err);
+    int (*pair)(void *ctx, const ta_text_part *prompt, const ta_text_part *completion, const json_t *tools,
+                int32_t **prompt_ids, size_t *n_prompt, int32_t **completion_ids, size_t *n_completion, ta_error *err);
 } ta_encoder;
 
 typedef enum { TA_DATA_SFT = 0, TA_DATA_PREF = 1 } ta_data_kind;

@@ -325,6 +325,7 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
     t->sched.warmup_steps = (int64_t)ceil((double)t->total_steps * o->warmup_ratio);
     t->sched.total_steps = t->total_steps;
     if ((rc = ta_order_init(&t->order, t->train.n, o->seed, 1, err))) goto fail;
+    if (!(t->idx = malloc(o->batch_size * o->grad_accum * sizeof *t->idx))) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto fail; }
     snprintf(t->st.kind, sizeof t->st.kind, "%s", is_dpo(t) ? "dpo" : "sft");
     t->st.seed = o->seed;
     t->st.batch_size = o->batch_size;
@@ -348,6 +349,7 @@ void ta_trainer_close(ta_trainer *t) {
     free(t->ref_cache);
     free(t->eval_ref_cache);
     ta_order_release(&t->order);
+    free(t->idx);
     free(t->n_target);
     free(t->eval_n_target);
     ta_dataset_release(&t->train);
@@ -506,6 +508,43 @@ static int write_metrics(ta_trainer *t, json_t *row, ta_error *err) {
 
 /* ---- the loop --------------------------------------------------------------- */
 
+int ta_trainer_step(ta_trainer *t, ta_error *err) {
+    const ta_train_opts *o = &t->o;
+    if (t->st.step >= t->total_steps) return ta_error_set(err, TA_ERANGE, "all %lld steps are done", (long long)t->total_steps);
+    size_t n = 0;
+    for (int pass = 0; n == 0 && pass < 2; pass++) {
+        for (size_t a = 0; a < o->grad_accum; a++) n += ta_order_take(&t->order, o->batch_size, t->idx + n);
+        if (n == 0) ta_order_next_epoch(&t->order);
+    }
+    double t0 = ta_now();
+    ta_step_acc acc;
+    memset(&acc, 0, sizeof acc);
+    int rc = compute_grad(t, t->idx, n, &acc, err);
+    if (rc) return rc;
+    double gnorm = ta_clip_grad_norm(t->grads, t->n_train, o->max_grad_norm);
+    double lr = ta_schedule_lr(&t->sched, t->st.step);
+    ta_adamw_step(&t->opt, t->params, t->grads, (float)lr);
+    if (t->use_lora) ta_lora_merge(&t->lora);
+    t->st.step++;
+    double dt = ta_now() - t0;
+    t->st.tokens_seen += acc.tokens;
+    t->st.elapsed_s += dt;
+    double epoch = (double)t->order.epoch + (double)t->order.pos / (double)t->train.n;
+    json_t *row = json_object();
+    json_object_set_new(row, "step", json_integer(t->st.step));
+    json_object_set_new(row, "epoch", json_real(epoch));
+    json_object_set_new(row, "loss", json_real(acc.loss));
+    json_object_set_new(row, "grad_norm", json_real(gnorm));
+    json_object_set_new(row, "learning_rate", json_real(lr));
+    json_object_set_new(row, "tokens/s", json_real(dt > 0 ? acc.tokens / dt : 0));
+    json_object_set_new(row, "step_s", json_real(dt));
+    json_object_set_new(row, "tokens", json_real(acc.tokens));
+    if (is_dpo(t)) ta_dpo_metrics(t, &acc, row, "");
+    json_decref(t->last);
+    t->last = row;
+    return TA_OK;
+}
+
 int ta_trainer_run(ta_trainer *t, ta_error *err) {
     const ta_train_opts *o = &t->o;
     char path[4200];
@@ -513,9 +552,6 @@ int ta_trainer_run(ta_trainer *t, ta_error *err) {
     if (rc) return rc;
     if (!(t->metrics = fopen(path, o->resume ? "ab" : "wb")))
         return ta_error_set(err, TA_EIO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = o->batch_size * o->grad_accum;
-    size_t *idx = malloc(cap * sizeof *idx);
-    if (!idx) return ta_error_set(err, TA_ENOMEM, "out of memory");
     FILE *log = o->log;
     int tty = log && isatty(fileno(log));
     ta_progress prog;
@@ -527,53 +563,30 @@ int ta_trainer_run(ta_trainer *t, ta_error *err) {
                 label, (long long)t->total_steps, t->steps_per_epoch, o->batch_size, o->grad_accum, o->lr,
                 ta_schedule_kind_name(o->schedule), (long long)t->sched.warmup_steps, t->n_train,
                 t->use_lora ? " (LoRA)" : "");
-    double t_run = ta_now(), tokens_run = 0, last_loss = NAN;
+    double t_run = ta_now(), tokens_start = t->st.tokens_seen, last_loss = NAN;
     int64_t first_step = t->st.step;
     int interrupted = 0;
     while (t->st.step < t->total_steps) {
-        size_t n = 0;
-        for (size_t a = 0; a < o->grad_accum; a++) n += ta_order_take(&t->order, o->batch_size, idx + n);
-        if (n == 0) {
-            ta_order_next_epoch(&t->order);
-            continue;
-        }
-        double t0 = ta_now();
-        ta_step_acc acc;
-        memset(&acc, 0, sizeof acc);
-        if ((rc = compute_grad(t, idx, n, &acc, err))) break;
-        double gnorm = ta_clip_grad_norm(t->grads, t->n_train, o->max_grad_norm);
-        double lr = ta_schedule_lr(&t->sched, t->st.step);
-        ta_adamw_step(&t->opt, t->params, t->grads, (float)lr);
-        if (t->use_lora) ta_lora_merge(&t->lora);
-        t->st.step++;
-        double dt = ta_now() - t0;
-        t->st.tokens_seen += acc.tokens;
-        t->st.elapsed_s += dt;
-        tokens_run += acc.tokens;
-        last_loss = acc.loss;
-        double epoch = (double)t->order.epoch + (double)t->order.pos / (double)t->train.n;
-        json_t *row = json_object();
-        json_object_set_new(row, "step", json_integer(t->st.step));
-        json_object_set_new(row, "epoch", json_real(epoch));
-        json_object_set_new(row, "loss", json_real(acc.loss));
-        json_object_set_new(row, "grad_norm", json_real(gnorm));
-        json_object_set_new(row, "learning_rate", json_real(lr));
-        json_object_set_new(row, "tokens/s", json_real(dt > 0 ? acc.tokens / dt : 0));
-        if (is_dpo(t)) ta_dpo_metrics(t, &acc, row, "");
+        if ((rc = ta_trainer_step(t, err))) break;
+        json_t *row = t->last;
+        json_object_del(row, "step_s");
+        json_object_del(row, "tokens");
+        last_loss = json_real_value(json_object_get(row, "loss"));
+        double epoch = json_real_value(json_object_get(row, "epoch"));
+        double lr = json_real_value(json_object_get(row, "learning_rate"));
         int do_eval = t->have_eval && ((o->eval_every && t->st.step % (int64_t)o->eval_every == 0) ||
                                        t->st.step == t->total_steps);
-        if (do_eval && (rc = evaluate(t, row, err))) { json_decref(row); break; }
-        if (o->log_every && (t->st.step % (int64_t)o->log_every == 0 || t->st.step == t->total_steps || do_eval))
-            rc = write_metrics(t, row, err);
-        json_decref(t->last);
-        t->last = row;
-        if (rc) break;
-        double rate = (ta_now() - t_run) > 0 ? tokens_run / (ta_now() - t_run) : 0;
+        if (do_eval && (rc = evaluate(t, row, err))) break;
+        if (o->log_every && (t->st.step % (int64_t)o->log_every == 0 || t->st.step == t->total_steps || do_eval) &&
+            (rc = write_metrics(t, row, err)))
+            break;
+        double el = ta_now() - t_run;
         char extra[160];
-        snprintf(extra, sizeof extra, "epoch %.2f loss %.4f lr %.2e %.0f tok/s", epoch, acc.loss, lr, rate);
+        snprintf(extra, sizeof extra, "epoch %.2f loss %.4f lr %.2e %.0f tok/s", epoch, last_loss, lr,
+                 el > 0 ? (t->st.tokens_seen - tokens_start) / el : 0);
         if (tty) ta_progress_update(&prog, (size_t)t->st.step, extra);
         else if (log && o->log_every && t->st.step % (int64_t)o->log_every == 0) {
-            double per = (ta_now() - t_run) / (double)(t->st.step - first_step);
+            double per = el / (double)(t->st.step - first_step);
             fprintf(log, "step %lld/%lld %s ETA %.0fs\n", (long long)t->st.step, (long long)t->total_steps, extra,
                     per * (double)(t->total_steps - t->st.step));
         }
@@ -590,7 +603,6 @@ int ta_trainer_run(ta_trainer *t, ta_error *err) {
             }
         }
     }
-    free(idx);
     if (tty && !interrupted) {
         ta_progress_finish(&prog);
         fputc('\n', log);
@@ -600,8 +612,9 @@ int ta_trainer_run(ta_trainer *t, ta_error *err) {
     if ((rc = save_final(t, err))) return rc;
     if (log) {
         double el = ta_now() - t_run;
+        double tok = t->st.tokens_seen - tokens_start;
         fprintf(log, "done: %lld steps in %.1fs (%.0f tokens/s), final loss %.6f; model written to %s (metrics.jsonl",
-                (long long)t->st.step, el, el > 0 ? tokens_run / el : 0, last_loss, t->out_dir);
+                (long long)t->st.step, el, el > 0 ? tok / el : 0, last_loss, t->out_dir);
         if (t->use_lora) fprintf(log, ", adapter_model.safetensors");
         fprintf(log, ")\n");
         const ta_dataset_stats *s = &t->train.stats;

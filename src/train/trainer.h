@@ -79,6 +79,10 @@ int ta_trainer_open(ta_trainer **t, const ta_train_opts *o, const ta_encoder *en
  * folder into out_dir. TA_EINTERRUPTED after a stop request (checkpoint saved). */
 int ta_trainer_run(ta_trainer *t, ta_error *err);
 void ta_trainer_close(ta_trainer *t);
+/* One optimizer step of the loop (data, gradient, clip, AdamW) with no
+ * logging or saving; its metrics (plus "step_s", "tokens") are then
+ * ta_trainer_last_metrics. For benchmarks. TA_ERANGE when all steps are done. */
+int ta_trainer_step(ta_trainer *t, ta_error *err);
 
 /* For tests and the oracle: the gradient of the step made of train examples
  * idx[0..n) (split into micro-batches of batch_size), with no update. *loss

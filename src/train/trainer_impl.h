@@ -45,6 +45,7 @@ struct ta_trainer {
     size_t *n_target;        /* (train.n) SFT: trained tokens per example */
     size_t *eval_n_target;
     ta_data_order order;
+    size_t *idx;             /* (batch_size * grad_accum) the step's examples */
     ta_train_state st;
     float *ref_cache, *eval_ref_cache; /* (2 n): chosen, rejected per pair; precompute-ref */
     json_t *last;

@@ -34,14 +34,14 @@ static void render(const ta_conversation *c, int32_t **ids, uint8_t **mask, size
     }
 }
 
-static int enc_sft(void *ctx, const ta_conversation *c, int32_t **ids, uint8_t **mask, size_t *n, ta_error *err) {
+static int enc_sft(void *ctx, const ta_conversation *c, const json_t *tools, int32_t **ids, uint8_t **mask, size_t *n, ta_error *err) {
     size_t cap = 0;
     *ids = NULL, *mask = NULL, *n = 0;
     render(c, ids, mask, n, &cap);
     return TA_OK;
 }
 
-static int enc_pair(void *ctx, const ta_text_part *p, const ta_text_part *c, int32_t **pid, size_t *np, int32_t **cid,
+static int enc_pair(void *ctx, const ta_text_part *p, const ta_text_part *c, const json_t *tools, int32_t **pid, size_t *np, int32_t **cid,
                     size_t *nc, ta_error *err) {
     size_t cap = 0, cap2 = 0;
     *pid = NULL, *cid = NULL, *np = 0, *nc = 0;

@@ -86,7 +86,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
     if ((rc = ta_store_open(&st, ":memory:", err)) || (rc = ta_store_set_now(st, now, err))) goto done;
     if (it->store && (rc = place_store(st, it->store, it->source, err))) goto done;
     if (it->system) sys = strdup(it->system);
-    else if ((rc = ta_system_prompt_render(NULL, today, &sys, err))) goto done;
+    else if ((rc = ta_system_prompt_render(opts->system_template, today, &sys, err))) goto done;
     if (!sys || !ta_conv_add(&conv, TA_ROLE_SYSTEM, sys)) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto done; }
     for (size_t ti = 0; ti < it->n_turns; ti++) {
         const char *expect = ta_suite_turn_expect(it, ti);

@@ -23,6 +23,7 @@
 
 typedef struct ta_eval_opts {
     const char *today;        /* default "today" for items without one (YYYY-MM-DD) */
+    const char *system_template; /* system prompt template for items without "system"; NULL: TaskMaster's */
     int max_steps;            /* agent steps per user turn */
     const ta_guard *guard;    /* NULL: model only */
     uint64_t seed;            /* bootstrap seed */

@@ -109,11 +109,13 @@ int ta_cmd_chat(int argc, char **argv) {
     if (ta_store_open(&store, db, &err)) goto fail;
     if (ta_lm_open(&lm, model_dir, &err)) goto fail;
     lm_open = 1;
-    lm.gen.max_tokens = (size_t)max_tokens;
-    lm.gen.sampler.temperature = (float)temperature;
-    lm.gen.sampler.top_p = (float)top_p;
-    lm.gen.seed = (uint64_t)seed;
-    ta_agent_model am = ta_lm_agent_model(&lm);
+    ta_lm_agent la;
+    ta_lm_agent_init(&la, &lm);
+    la.params.max_tokens = (size_t)max_tokens;
+    la.params.sampler.temperature = (float)temperature;
+    la.params.sampler.top_p = (float)top_p;
+    la.params.seed = (uint64_t)seed;
+    ta_agent_model am = ta_lm_agent_model(&la);
     ta_conv_add(&conv, TA_ROLE_SYSTEM, sys);
     int tty = isatty(0);
     if (tty) fprintf(stdout, "TaskMaster (%s, today %s). /quit to leave.\n", model_dir, today);

@@ -2,9 +2,11 @@
  * generator and the data validator. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "core/progress.h"
 #include "taskapi/datagen.h"
 #include "taskapi/datagen_check.h"
@@ -13,7 +15,7 @@ TA_COMMAND("data", ta_cmd_data, "generate training/red-team data (gen) and valid
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: taskalign data gen --out DIR [--seed N] [--scale small|default|large] [--data DIR] [--quiet]\n"
+            "usage: taskalign data gen --out DIR [--seed N] [--scale small|demo|default|large] [--system FILE] [--data DIR] [--quiet]\n"
             "       taskalign data check [--kind auto|sft|pref|suite] [--data DIR] FILE...\n"
             "\n"
             "gen writes, deterministically for a seed, base_{train,dev}.jsonl (general chat +\n"
@@ -31,7 +33,10 @@ static void usage(FILE *out) {
             "options:\n"
             "  --out DIR       (gen) output folder, created if missing; files replaced atomically\n"
             "  --seed N        (gen) random seed (default 0)\n"
-            "  --scale S       (gen) small (tests, < 1 s), default (millions of tokens), large (4x)\n"
+            "  --scale S       (gen) small (tests, < 1 s), demo (the embedded demo: a fifth of default,\n"
+            "                  test suites halved), default (millions of tokens), large (4x)\n"
+            "  --system FILE   (gen) TaskMaster system prompt template ({today}, {weekday}, {tools});\n"
+            "                  default: the built-in prompt. Evaluate with the same --system.\n"
             "  --data DIR      grammar folder to use instead of the data/gen embedded in the binary\n"
             "  --kind K        (check) force the file kind instead of detecting it\n"
             "  --quiet         (gen) no per-file summary\n"
@@ -46,8 +51,10 @@ static int cmd_gen(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},  {"seed", required_argument, 0, 's'},
                                          {"scale", required_argument, 0, 'S'}, {"data", required_argument, 0, 'd'},
                                          {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         {"system", required_argument, 0, 'y'}, {0, 0, 0, 0}};
     ta_datagen_opts o = {.scale = TA_SCALE_DEFAULT, .log = stderr};
+    char *system_template = NULL;
+    size_t system_len;
     ta_error err = {0};
     long seed = 0;
     int c;
@@ -60,9 +67,14 @@ static int cmd_gen(int argc, char **argv) {
                 return ta_cli_usage_error("data gen", "--seed: '%s' is not a non-negative integer", optarg);
             break;
         case 'S':
-            if (ta_datagen_scale_parse(optarg, &o.scale)) return ta_cli_usage_error("data gen", "--scale: '%s' is not small, default or large", optarg);
+            if (ta_datagen_scale_parse(optarg, &o.scale)) return ta_cli_usage_error("data gen", "--scale: '%s' is not small, demo, default or large", optarg);
             break;
         case 'd': o.data_dir = optarg; break;
+        case 'y':
+            free(system_template);
+            if (ta_file_read_all(optarg, 1 << 20, &system_template, &system_len, &err)) return ta_cli_fail(&err);
+            o.system_template = system_template;
+            break;
         case 'q': o.log = NULL; break;
         case 'h': usage(stdout); return 0;
         default: return ta_cli_usage_error("data gen", "unknown option");
@@ -74,7 +86,9 @@ static int cmd_gen(int argc, char **argv) {
     double t0 = ta_now();
     ta_datagen_stats st;
     if (o.log) fprintf(o.log, "data gen: seed %lu, scale %s -> %s\n", (unsigned long)o.seed, ta_datagen_scale_name(o.scale), o.out_dir);
-    if (ta_datagen_run(&o, &st, &err)) return ta_cli_fail(&err);
+    int rc = ta_datagen_run(&o, &st, &err);
+    free(system_template);
+    if (rc) return ta_cli_fail(&err);
     if (o.log)
         fprintf(o.log, "data gen: %zu files, %zu chars, ~%zu tokens (chars/4) in %.2f s; manifest: %s/manifest.json\n", st.n_files,
                 st.total_chars, st.total_chars / 4, ta_now() - t0, o.out_dir);

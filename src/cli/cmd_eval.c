@@ -35,6 +35,8 @@ static void usage(FILE *fp) {
             "  --guard [FILE]       also evaluate model + guards (default guard if no FILE); the report shows\n"
             "                       model-only and guarded numbers side by side\n"
             "  --today YYYY-MM-DD   date for items without one (default 2026-03-14)\n"
+            "  --system FILE        system prompt template for items without \"system\" (the one the model\n"
+            "                       was trained with; default: the built-in TaskMaster prompt)\n"
             "  --max-steps N        agent steps per user turn (default 5)\n"
             "  --max-tokens N       new tokens per reply (default 256)\n"
             "  --temperature T      sampling temperature (default 0: greedy)\n"
@@ -128,6 +130,9 @@ int ta_cmd_eval(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "table")) return cmd_table(argc - 1, argv + 1);
     const char *model_dir = NULL, *out_dir = NULL, *gate = NULL, *baseline_path = NULL, *guard_path = NULL;
+    const char *system_path = NULL;
+    char *system_template = NULL;
+    size_t system_len;
     const char *today = "2026-03-14";
     const char *suites[64];
     size_t n_suites = 0;
@@ -135,11 +140,11 @@ int ta_cmd_eval(int argc, char **argv) {
     long max_steps = 5, max_tokens = 256, threads = 0, top_k = 0, seed = 0;
     double temperature = 0, top_p = 1.0;
     ta_error err = {0};
-    enum { O_SUITE = 256, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP };
+    enum { O_SUITE = 256, O_SYSTEM, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"suite", required_argument, 0, O_SUITE},
                                          {"out", required_argument, 0, O_OUT}, {"gate", required_argument, 0, O_GATE},
                                          {"baseline", required_argument, 0, O_BASE}, {"guard", optional_argument, 0, O_GUARD},
-                                         {"today", required_argument, 0, O_TODAY}, {"max-steps", required_argument, 0, O_STEPS},
+                                         {"today", required_argument, 0, O_TODAY}, {"system", required_argument, 0, O_SYSTEM}, {"max-steps", required_argument, 0, O_STEPS},
                                          {"max-tokens", required_argument, 0, O_TOK}, {"temperature", required_argument, 0, O_TEMP},
                                          {"top-p", required_argument, 0, O_TOPP}, {"top-k", required_argument, 0, O_TOPK},
                                          {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, 't'},
@@ -159,6 +164,7 @@ int ta_cmd_eval(int argc, char **argv) {
         case O_BASE: baseline_path = optarg; break;
         case O_GUARD: use_guard = 1; guard_path = optarg; break;
         case O_TODAY: today = optarg; break;
+        case O_SYSTEM: system_path = optarg; break;
         case O_STEPS: rc = ta_cli_parse_long(optarg, "--max-steps", &max_steps, &err); break;
         case O_TOK: rc = ta_cli_parse_long(optarg, "--max-tokens", &max_tokens, &err); break;
         case O_TEMP: rc = ta_cli_parse_double(optarg, "--temperature", &temperature, &err); break;
@@ -188,6 +194,7 @@ int ta_cmd_eval(int argc, char **argv) {
     int lm_open = 0;
     for (size_t i = 0; i < n_suites; i++)
         if (ta_suite_load(&suite, suites[i], &err)) goto fail;
+    if (system_path && ta_file_read_all(system_path, 1 << 20, &system_template, &system_len, &err)) goto fail;
     if (baseline_path && load_report(baseline_path, &baseline, &err)) goto fail;
     if (use_guard && (guard_path ? ta_guard_load(&guard, guard_path, &err) : ta_guard_load_default(&guard, &err))) goto fail;
     /* validate gates before spending minutes on generation */
@@ -198,13 +205,15 @@ int ta_cmd_eval(int argc, char **argv) {
     }
     if (ta_lm_open(&lm, model_dir, &err)) goto fail;
     lm_open = 1;
-    lm.gen.max_tokens = (size_t)max_tokens;
-    lm.gen.sampler.temperature = (float)temperature;
-    lm.gen.sampler.top_p = (float)top_p;
-    lm.gen.sampler.top_k = (int)top_k;
-    lm.gen.seed = (uint64_t)seed;
-    ta_agent_model am = ta_lm_agent_model(&lm);
-    ta_eval_opts eo = {.today = today, .max_steps = (int)max_steps, .seed = (uint64_t)seed, .progress = quiet ? NULL : stderr};
+    ta_lm_agent la;
+    ta_lm_agent_init(&la, &lm);
+    la.params.max_tokens = (size_t)max_tokens;
+    la.params.sampler.temperature = (float)temperature;
+    la.params.sampler.top_p = (float)top_p;
+    la.params.sampler.top_k = (int)top_k;
+    la.params.seed = (uint64_t)seed;
+    ta_agent_model am = ta_lm_agent_model(&la);
+    ta_eval_opts eo = {.today = today, .system_template = system_template, .max_steps = (int)max_steps, .seed = (uint64_t)seed, .progress = quiet ? NULL : stderr};
     if (ta_eval_run(&suite, &am, &eo, &items, &err)) goto fail;
     if (guard) {
         eo.guard = guard;
@@ -234,8 +243,9 @@ int ta_cmd_eval(int argc, char **argv) {
         json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)n_items));
     }
     json_object_set_new(report, "suites", sj);
-    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)lm.n_prompt_tokens, "generated", (json_int_t)lm.n_generated_tokens));
+    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)la.prompt_tokens, "generated", (json_int_t)la.completion_tokens));
     if (guard) json_object_set_new(report, "guard", json_string(guard_path ? guard_path : "default"));
+    if (system_path) json_object_set_new(report, "system_prompt", json_string(system_template));
     if (ta_eval_write(out_dir, report, items, guarded, baseline, (uint64_t)seed, &err)) goto fail;
     const json_t *m = json_object_get(report, "metrics");
     for (size_t k = 0; k < ta_report_n_headline; k++) {
@@ -271,6 +281,7 @@ done:
     json_decref(report);
     json_decref(baseline);
     ta_guard_free(guard);
+    free(system_template);
     if (lm_open) ta_lm_close(&lm);
     ta_suite_release(&suite);
     return status;

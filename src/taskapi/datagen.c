@@ -36,13 +36,14 @@ enum { A_DIRECT, A_REFRAME, A_ROLEPLAY, A_OVERRIDE, A_SOCIAL, A_ESCALATION, A_OB
 enum { C_SELF_HARM = 6 };
 
 const char *ta_datagen_scale_name(ta_datagen_scale s) {
-    return s == TA_SCALE_SMALL ? "small" : s == TA_SCALE_LARGE ? "large" : "default";
+    return s == TA_SCALE_SMALL ? "small" : s == TA_SCALE_LARGE ? "large" : s == TA_SCALE_DEMO ? "demo" : "default";
 }
 
 int ta_datagen_scale_parse(const char *s, ta_datagen_scale *out) {
     if (!strcmp(s, "small")) *out = TA_SCALE_SMALL;
     else if (!strcmp(s, "default")) *out = TA_SCALE_DEFAULT;
     else if (!strcmp(s, "large")) *out = TA_SCALE_LARGE;
+    else if (!strcmp(s, "demo")) *out = TA_SCALE_DEMO;
     else return -1;
     return 0;
 }
@@ -67,6 +68,7 @@ typedef struct gen {
     int rc;
     ta_error *err;
     char today[11];
+    const char *system_template; /* NULL: the default TaskMaster prompt */
     rec_list harm[TA_N_CATEGORIES][TA_SPLIT_N];
     rec_list lookalike[TA_SPLIT_N], ambig[TA_SPLIT_N], fact, tips;
     int heldout_cat[TA_N_CATEGORIES], heldout_att[TA_N_ATTACKS];
@@ -302,7 +304,7 @@ static void pick_time(gen *G, char hhmm[6]) {
 static const char *system_prompt(gen *G) {
     if (G->rc) return NULL;
     char **slot = &G->sys_cache[G->today_idx];
-    if (!*slot && ta_system_prompt_render(NULL, G->today, slot, G->err)) {
+    if (!*slot && ta_system_prompt_render(G->system_template, G->today, slot, G->err)) {
         fail(G, G->err->code);
         *slot = NULL;
         return NULL;
@@ -1698,6 +1700,7 @@ static const file_plan plans[] = {
 static size_t scaled(const file_plan *p, ta_datagen_scale s) {
     if (s == TA_SCALE_SMALL) return p->n_small;
     if (s == TA_SCALE_LARGE) return p->n_default * 4;
+    if (s == TA_SCALE_DEMO) return p->split == TA_SPLIT_TEST ? p->n_default / 2 : p->n_default / 5;
     return p->n_default;
 }
 
@@ -1812,6 +1815,7 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
     if (!G) return ta_error_set(err, TA_ENOMEM, "out of memory");
     G->err = err;
     G->seed = o->seed;
+    G->system_template = o->system_template;
     ta_arena_init(&G->arena, 1 << 16);
     out_file files[N_PLANS];
     memset(files, 0, sizeof files);

@@ -21,7 +21,8 @@
 
 #include "core/error.h"
 
-typedef enum { TA_SCALE_SMALL = 0, TA_SCALE_DEFAULT, TA_SCALE_LARGE } ta_datagen_scale;
+/* demo: sized for the embedded demo's CPU budget (about a fifth of default, full-size test suites halved). */
+typedef enum { TA_SCALE_SMALL = 0, TA_SCALE_DEFAULT, TA_SCALE_LARGE, TA_SCALE_DEMO } ta_datagen_scale;
 
 /* "small", "default", "large". */
 const char *ta_datagen_scale_name(ta_datagen_scale s);
@@ -39,6 +40,7 @@ typedef struct ta_datagen_opts {
     uint64_t seed;
     ta_datagen_scale scale;
     FILE *log; /* progress lines (NULL: quiet) */
+    const char *system_template; /* TaskMaster system prompt template (tools.h placeholders); NULL: the default */
 } ta_datagen_opts;
 
 #define TA_DATAGEN_MAX_FILES 16

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/progress.h"
 
 int ta_lm_open(ta_lm *lm, const char *dir, ta_error *err) {
     memset(lm, 0, sizeof *lm);
@@ -43,7 +44,27 @@ typedef struct {
     const ta_stream *stream;
     ta_detok_stream ds;
     int stopped;
+    const ta_lm *lm;
+    const ta_lm_request *req;
 } stream_ctx;
+
+
+/* Stop strings and the deadline: decode what was generated and look. */
+static int on_check(void *user, size_t seq, const int32_t *gen, size_t n) {
+    stream_ctx *sc = user;
+    (void)seq;
+    if (sc->req->deadline > 0 && ta_now() > sc->req->deadline) return 1;
+    if (!sc->req->n_stop) return 0;
+    char *text;
+    size_t len;
+    ta_error e;
+    if (ta_tokenizer_decode(sc->lm->tok, gen, n, 0, &text, &len, &e)) return 0;
+    int hit = 0;
+    for (size_t k = 0; k < sc->req->n_stop && !hit; k++)
+        if (sc->req->stop[k][0] && strstr(text, sc->req->stop[k])) hit = 1;
+    free(text);
+    return hit;
+}
 
 static int on_token(void *user, size_t seq, int32_t token) {
     stream_ctx *sc = user;
@@ -70,21 +91,24 @@ static char *trim_dup(const char *s, size_t n) {
     return o;
 }
 
-int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
-                        const ta_stream *stream, char **replies, ta_error *err) {
+int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const ta_lm_request *req,
+                        char **replies, ta_lm_usage *usage, ta_error *err) {
+    static const ta_lm_request none = {0};
+    if (!req) req = &none;
+    const ta_stream *stream = req->stream;
     int rc = TA_OK;
     ta_ids *ids = calloc(n, sizeof *ids);
     const int32_t **prompts = calloc(n, sizeof *prompts);
     size_t *lens = calloc(n, sizeof *lens);
     ta_gen_output *outs = calloc(n, sizeof *outs);
     char **tmp = calloc(n, sizeof *tmp);
-    stream_ctx sc = {.stream = stream};
+    stream_ctx sc = {.stream = stream, .lm = lm, .req = req};
     if (!ids || !prompts || !lens || !outs || !tmp) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < n; i++) {
         ta_chat_options o;
         ta_chat_options_init(&o);
         o.add_generation_prompt = 1;
-        o.tools = lm->render_tools ? tools : NULL;
+        o.tools = lm->render_tools ? req->tools : NULL;
         ta_chat_text txt;
         if ((rc = ta_chat_render(&lm->fmt, convs[i], &o, &txt, err))) goto done;
         ta_ids_init(&ids[i]);
@@ -93,13 +117,15 @@ int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n
         if (rc) goto done;
         prompts[i] = ids[i].ids;
         lens[i] = ids[i].n;
-        lm->n_prompt_tokens += ids[i].n;
     }
-    ta_gen_params p = lm->gen;
+    ta_gen_params p = req->params ? *req->params : lm->gen;
+    p.eos_ids = lm->stop_ids;
+    p.n_eos = lm->n_stop_ids;
+    p.user = &sc;
+    if (req->n_stop || req->deadline > 0) p.stop = on_check;
     if (stream && stream->on_text) {
         ta_detok_stream_init(&sc.ds, lm->tok, 0);
         p.on_token = on_token;
-        p.user = &sc;
     }
     rc = ta_generate_batch(&lm->model, prompts, lens, n, &p, outs, err);
     if (stream && stream->on_text) {
@@ -113,8 +139,12 @@ int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n
     for (size_t i = 0; i < n; i++) {
         char *text;
         size_t len;
-        lm->n_generated_tokens += outs[i].n_tokens;
+        if (usage) usage[i] = (ta_lm_usage){ids[i].n, outs[i].n_tokens, outs[i].finish};
         if ((rc = ta_tokenizer_decode(lm->tok, outs[i].tokens, outs[i].n_tokens, 0, &text, &len, err))) goto done;
+        for (size_t k = 0; k < req->n_stop; k++) { /* cut at the first stop string (OpenAI excludes it) */
+            char *hit = req->stop[k][0] ? strstr(text, req->stop[k]) : NULL;
+            if (hit && (size_t)(hit - text) < len) len = (size_t)(hit - text);
+        }
         tmp[i] = trim_dup(text, len);
         free(text);
         if (!tmp[i]) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto done; }
@@ -137,16 +167,26 @@ done:
 
 static int lm_respond(void *ctx, const ta_conversation *conv, const char *tools_json, const ta_stream *stream,
                       char **reply_text, ta_error *err) {
-    ta_lm *lm = ctx;
+    ta_lm_agent *a = ctx;
     json_t *tools = NULL;
-    if (lm->render_tools && tools_json) tools = json_loads(tools_json, 0, NULL);
+    if (a->lm->render_tools && tools_json) tools = json_loads(tools_json, 0, NULL);
     const ta_conversation *convs[1] = {conv};
-    int rc = ta_lm_respond_batch(lm, convs, 1, tools, stream, reply_text, err);
+    ta_lm_usage u = {0};
+    ta_lm_request req = {.params = &a->params, .tools = tools, .stream = stream};
+    int rc = ta_lm_respond_batch(a->lm, convs, 1, &req, reply_text, &u, err);
     json_decref(tools);
+    a->prompt_tokens += u.prompt_tokens;
+    a->completion_tokens += u.completion_tokens;
     return rc;
 }
 
-ta_agent_model ta_lm_agent_model(ta_lm *lm) {
-    ta_agent_model m = {.ctx = lm, .respond = lm_respond};
+void ta_lm_agent_init(ta_lm_agent *a, const ta_lm *lm) {
+    memset(a, 0, sizeof *a);
+    a->lm = lm;
+    a->params = lm->gen;
+}
+
+ta_agent_model ta_lm_agent_model(ta_lm_agent *a) {
+    ta_agent_model m = {.ctx = a, .respond = lm_respond};
     return m;
 }

@@ -29,21 +29,45 @@ typedef struct ta_lm {
     size_t n_stop_ids;
     int render_tools;           /* pass the tool schemas to the template (real Qwen models); 0 for
                                    the embedded model, whose system prompt lists the tools */
-    size_t n_prompt_tokens, n_generated_tokens; /* running totals (not thread-safe; per lm) */
 } ta_lm;
+
+typedef struct ta_lm_usage {
+    size_t prompt_tokens, completion_tokens;
+    ta_finish_reason finish;
+} ta_lm_usage;
 
 /* Loads DIR (config.json, safetensors, tokenizer.json, tokenizer_config.json).
  * Decoding defaults: greedy, max_tokens 256, seed 0. */
 int ta_lm_open(ta_lm *lm, const char *dir, ta_error *err);
 void ta_lm_close(ta_lm *lm);
 
-/* Replies to each conversation (generation prompt appended), in one generation
- * batch. replies[i] is malloc'd. stream (may be NULL) gets conversation 0's text
- * as it is generated (for n == 1 chats). */
-int ta_lm_respond_batch(ta_lm *lm, const ta_conversation *const *convs, size_t n, const json_t *tools,
-                        const ta_stream *stream, char **replies, ta_error *err);
+/* What one call asks for beyond the conversations; every field may be 0/NULL. */
+typedef struct ta_lm_request {
+    const ta_gen_params *params; /* NULL: lm->gen (eos ids are always the lm's stop ids) */
+    const json_t *tools;         /* tool schemas (rendered only when lm->render_tools) */
+    const char *const *stop;     /* stop strings: generation stops at the first, which is cut from the reply */
+    size_t n_stop;
+    double deadline;             /* ta_now() time after which generation stops (finish "length"); 0: none */
+    const ta_stream *stream;     /* conversation 0's text as it is generated (n == 1 chats) */
+} ta_lm_request;
 
-/* The agent.h adapter: respond() = ta_lm_respond_batch for one conversation. */
-ta_agent_model ta_lm_agent_model(ta_lm *lm);
+/* Replies to each conversation (generation prompt appended), in one generation
+ * batch. replies[i] is malloc'd; usage (n entries, may be NULL) gets token
+ * counts and the finish reason. The lm is only read: threads may call this
+ * concurrently. req may be NULL. */
+int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, size_t n, const ta_lm_request *req,
+                        char **replies, ta_lm_usage *usage, ta_error *err);
+
+/* One user of an lm as an agent model (agent.h), with its own decoding
+ * settings and token counters; the chat command, each evaluation run and
+ * each server request have their own. */
+typedef struct ta_lm_agent {
+    const ta_lm *lm;
+    ta_gen_params params;
+    size_t prompt_tokens, completion_tokens;
+} ta_lm_agent;
+
+void ta_lm_agent_init(ta_lm_agent *a, const ta_lm *lm);
+ta_agent_model ta_lm_agent_model(ta_lm_agent *a);
 
 #endif

@@ -15,16 +15,21 @@ scripts/deps.sh --fuzz
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
 mkdir -p "$out/obj"
-flags="-std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+# The release build generates the headers some modules include (build/release/gen).
+make -s -j2 MODE=release all
+flags="-std=c11 -D_GNU_SOURCE -Isrc -Ibuild/release/gen -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # Library objects (instrumented for coverage, without libFuzzer's main).
 objs=""
 for src in $(find src -name '*.c' -not -path 'src/cli/*' | sort); do
     obj=$out/obj/$(echo "$src" | tr '/' '_' | sed 's/\.c$/.o/')
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" | head -n 1)" ]; then
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src build/release/gen -name '*.h' -newer "$obj" -o -name '*.inc' -newer "$obj" | head -n 1)" ]; then
         $CC $flags -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
     fi
     objs="$objs $obj"
 done
+# An archive, so each target links only the modules it uses.
+rm -f "$out/libfuzz.a"
+ar rcs "$out/libfuzz.a" $objs
 libs="-lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lm -lpthread"
 status=0
 for t in fuzz/fuzz_*.c; do
@@ -32,7 +37,7 @@ for t in fuzz/fuzz_*.c; do
     if [ -n "$only" ] && [ "$only" != "$name" ]; then continue; fi
     bin=$out/fuzz_$name
     echo "fuzz: building $bin"
-    $CC $flags -fsanitize=fuzzer "$t" $objs $libs -o "$bin"
+    $CC $flags -fsanitize=fuzzer "$t" "$out/libfuzz.a" $libs -o "$bin"
     corpus=fuzz/corpus/$name
     mkdir -p "$corpus" "$out/crashes/$name" "$out/new/$name"
     echo "fuzz: running $name for ${secs}s"

@@ -33,7 +33,8 @@ int ta_json_get_int(const json_t *obj, const char *key, int required, int64_t *o
     if (json_is_integer(v)) { *out = (int64_t)json_integer_value(v); return TA_OK; }
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (d == (double)(int64_t)d) { *out = (int64_t)d; return TA_OK; }
+        /* range check first: casting an out-of-range double is undefined (fuzz find) */
+        if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d) { *out = (int64_t)d; return TA_OK; }
     }
     return ta_error_set(err, TA_EFORMAT, "%s: field \"%s\" must be an integer", what, key);
 }

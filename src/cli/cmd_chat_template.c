@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/json.h"
 #include "text/chat_format.h"
+#include "text/chat_mask.h"
 #include "text/conversation.h"
 
 TA_COMMAND("chat-template", ta_cmd_chat_template, "render a conversation with a model's chat template");
@@ -26,6 +27,11 @@ static void usage(void) {
            "  --chat-format NAME     force a family (qwen2.5, qwen3, smollm2, llama3, llama3.1, llama3.2) for a\n"
            "                         template that is not byte-identical to a known one\n"
            "  --spans                print the assistant spans as JSON [[begin, end, message], ...] instead\n"
+           "  --ids                  print the token ids (JSON array; needs DIR/tokenizer.json)\n"
+           "  --mask                 print one line per token: index, id, 1 if the model's own token, its text\n"
+           "                         (with --ids: one JSON object {\"ids\": [...], \"mask\": [...]})\n"
+           "  --completion FILE.json check that ids(messages + generation prompt) are a prefix of\n"
+           "                         ids(messages + completion messages); prints a JSON report\n"
            "  --help                 this text\n");
 }
 
@@ -38,9 +44,12 @@ int ta_cmd_chat_template(int argc, char **argv) {
         {"date", required_argument, 0, 'd'},      {"thinking", required_argument, 0, 'k'},
         {"tools-in-system", no_argument, 0, 's'}, {"chat-format", required_argument, 0, 'f'},
         {"spans", no_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
+        {"ids", no_argument, 0, 'i'},             {"mask", no_argument, 0, 'K'},
+        {"completion", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     const char *model = NULL, *messages_path = NULL, *tools_path = NULL, *force = NULL;
-    int show_spans = 0;
+    int show_spans = 0, show_ids = 0, show_mask = 0;
+    const char *completion_path = NULL;
     ta_chat_options o;
     ta_chat_options_init(&o);
     optind = 1;
@@ -60,6 +69,9 @@ int ta_cmd_chat_template(int argc, char **argv) {
         case 's': o.tools_in_user_message = 0; break;
         case 'f': force = optarg; break;
         case 'S': show_spans = 1; break;
+        case 'i': show_ids = 1; break;
+        case 'K': show_mask = 1; break;
+        case 'C': completion_path = optarg; break;
         case 'h': usage(); return 0;
         default: return ta_cli_usage_error(argv[0], "unknown option");
         }
@@ -75,6 +87,13 @@ int ta_cmd_chat_template(int argc, char **argv) {
     ta_conv_init(&conv);
     ta_chat_text out = {0};
     ta_chat_format fmt;
+    ta_tokenizer *tok = NULL;
+    ta_ids ids;
+    ta_ids_init(&ids);
+    uint8_t *mask = NULL;
+    ta_conversation comp;
+    ta_conv_init(&comp);
+    json_t *jc = NULL;
 
     if (force) {
         ta_chat_family fam;
@@ -114,8 +133,51 @@ int ta_cmd_chat_template(int argc, char **argv) {
         }
         o.tools = jt;
     }
+    if ((show_ids || show_mask || completion_path) && ta_tokenizer_load(&tok, model, &err)) {
+        rc = ta_cli_fail(&err);
+        goto done;
+    }
+    if (completion_path) {
+        if (read_json_arg(completion_path, &jc, &err)) { rc = ta_cli_fail(&err); goto done; }
+        snprintf(what, sizeof what, "'%s'", completion_path);
+        const json_t *cm = json_is_object(jc) ? json_object_get(jc, "messages") : jc;
+        if (ta_conv_from_json(&comp, cm, what, &err)) { rc = ta_cli_fail(&err); goto done; }
+        ta_prefix_report rep;
+        if (ta_chat_check_prefix(&fmt, tok, &conv, &comp, &o, &rep, NULL, &err)) { rc = ta_cli_fail(&err); goto done; }
+        printf("{\"text_prefix\": %s, \"ids_prefix\": %s, \"prompt_tokens\": %zu, \"full_tokens\": %zu, "
+               "\"first_difference\": %zu}\n",
+               rep.text_prefix ? "true" : "false", rep.ids_prefix ? "true" : "false", rep.prompt_len, rep.full_len,
+               rep.first_diff);
+        rc = fflush(stdout) ? 1 : 0;
+        goto done;
+    }
     if (ta_chat_render(&fmt, &conv, &o, &out, &err)) { rc = ta_cli_fail(&err); goto done; }
-    if (show_spans) {
+    if (show_ids || show_mask) {
+        if (ta_chat_encode(tok, &out, &ids, show_mask ? &mask : NULL, &err)) { rc = ta_cli_fail(&err); goto done; }
+        if (show_ids) {
+            printf(show_mask ? "{\"ids\": [" : "[");
+            for (size_t i = 0; i < ids.n; i++) printf("%s%d", i ? ", " : "", ids.ids[i]);
+            if (show_mask) {
+                printf("], \"mask\": [");
+                for (size_t i = 0; i < ids.n; i++) printf("%s%d", i ? ", " : "", mask[i]);
+                printf("]}\n");
+            } else {
+                printf("]\n");
+            }
+        } else {
+            for (size_t i = 0; i < ids.n; i++) {
+                char *txt = NULL;
+                size_t tl;
+                if (ta_tokenizer_decode(tok, &ids.ids[i], 1, 0, &txt, &tl, &err)) { rc = ta_cli_fail(&err); goto done; }
+                json_t *js = json_stringn(txt, tl);
+                char *q = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+                printf("%zu\t%d\t%d\t%s\n", i, ids.ids[i], mask[i], q ? q : "?");
+                free(q);
+                json_decref(js);
+                free(txt);
+            }
+        }
+    } else if (show_spans) {
         printf("[");
         for (size_t i = 0; i < out.n_spans; i++)
             printf("%s[%zu, %zu, %zu]", i ? ", " : "", out.spans[i].begin, out.spans[i].end, out.spans[i].msg);
@@ -126,6 +188,11 @@ int ta_cmd_chat_template(int argc, char **argv) {
     rc = fflush(stdout) ? 1 : 0;
 done:
     ta_chat_text_release(&out);
+    ta_tokenizer_free(tok);
+    ta_ids_release(&ids);
+    free(mask);
+    ta_conv_release(&comp);
+    json_decref(jc);
     ta_conv_release(&conv);
     json_decref(jm);
     json_decref(jt);

@@ -112,6 +112,10 @@ int ta_chat_render(const ta_chat_format *f, const ta_conversation *c, const ta_c
                    ta_error *err);
 void ta_chat_text_release(ta_chat_text *r);
 
+/* The Qwen2.5-Instruct chat_template string, byte for byte (the BPE trainer
+ * writes it into the tokenizer_config.json of the tokenizers it trains). */
+const char *ta_chat_template_qwen25(void);
+
 /* Jinja's `tojson` as chat templates use it (transformers' override of the
  * filter; @huggingface/jinja the same): keys in document order, ", " and ": "
  * separators (or "," and ": " with newlines when indent > 0), non-ASCII kept,

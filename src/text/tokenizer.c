@@ -506,6 +506,9 @@ typedef struct enc {
     struct heap_e { uint32_t rank; int32_t pos, a, b; } *heap;
     size_t heap_n, heap_cap;
     ta_ids res; /* (id, byte length) pairs of the current word */
+    /* ta_tokenizer_pretokenize: pre-tokens go here instead of the model */
+    ta_pretok_fn word_cb;
+    void *word_ctx;
 } enc;
 
 static void enc_release(enc *e) {
@@ -774,7 +777,7 @@ static int seg_push(enc *e, size_t k, uint32_t s, uint32_t end, int m) {
 static int run_stage(enc *e, size_t k, const uint8_t *buf, size_t n, const int32_t *al) {
     const ta_tokenizer *t = e->t;
     if (n == 0) return TA_OK;
-    if (k == t->n_stages) return model_word(e, buf, n, al);
+    if (k == t->n_stages) return e->word_cb ? e->word_cb(e->word_ctx, (const char *)buf, n) : model_word(e, buf, n, al);
     const stage *sg = &t->stages[k];
     if (sg->kind == STAGE_PREFIX_SPACE) {
         if (buf[0] == ' ') return run_stage(e, k + 1, buf, n, al);
@@ -978,12 +981,14 @@ static int encode_section(enc *e, const uint8_t *buf, size_t n, const int32_t *a
     return TA_OK;
 }
 
-int ta_tokenizer_encode(const ta_tokenizer *t, const char *text, size_t len, int add_special, ta_ids *out,
-                        ta_ids *offsets, ta_error *err) {
+static int encode_impl(const ta_tokenizer *t, const char *text, size_t len, int add_special, ta_ids *out,
+                       ta_ids *offsets, ta_pretok_fn word_cb, void *word_ctx, ta_error *err) {
     if (len >= INT32_MAX / 4) return ta_error_set(err, TA_ERANGE, "encode: text of %zu bytes is too long", len);
     size_t out_n0 = out->n, off_n0 = offsets ? offsets->n : 0;
     enc e;
     memset(&e, 0, sizeof e);
+    e.word_cb = word_cb;
+    e.word_ctx = word_ctx;
     e.t = t;
     e.out = out;
     e.offs = offsets;
@@ -1043,6 +1048,20 @@ done:
     free(clean_buf);
     free(al);
     enc_release(&e);
+    return rc;
+}
+
+int ta_tokenizer_encode(const ta_tokenizer *t, const char *text, size_t len, int add_special, ta_ids *out,
+                        ta_ids *offsets, ta_error *err) {
+    return encode_impl(t, text, len, add_special, out, offsets, NULL, NULL, err);
+}
+
+int ta_tokenizer_pretokenize(const ta_tokenizer *t, const char *text, size_t len, ta_pretok_fn word, void *ctx,
+                             ta_error *err) {
+    ta_ids added; /* the added tokens' ids land here and are dropped */
+    ta_ids_init(&added);
+    int rc = encode_impl(t, text, len, 0, &added, NULL, word, ctx, err);
+    ta_ids_release(&added);
     return rc;
 }
 

@@ -66,6 +66,16 @@ void ta_tokenizer_free(ta_tokenizer *t);
 int ta_tokenizer_encode(const ta_tokenizer *t, const char *text, size_t len, int add_special, ta_ids *out,
                         ta_ids *offsets, ta_error *err);
 
+/* Pre-tokenization only (for the BPE trainer, which must split text exactly as
+ * the encoder does): the same pipeline as ta_tokenizer_encode up to the model
+ * (invalid UTF-8 repaired, added tokens split off and skipped, normalizer,
+ * pre-tokenizer), each pre-token's bytes handed to word(ctx, bytes, n) in
+ * order instead of being merged. A non-zero return from word stops the walk
+ * and is returned as is (word sets its own error). */
+typedef int (*ta_pretok_fn)(void *ctx, const char *word, size_t n);
+int ta_tokenizer_pretokenize(const ta_tokenizer *t, const char *text, size_t len, ta_pretok_fn word, void *ctx,
+                             ta_error *err);
+
 /* Decodes ids into a malloc'd NUL-terminated UTF-8 string (*out, caller
  * frees; *out_len excludes the NUL). skip_special drops special tokens.
  * Byte sequences that are not valid UTF-8 become U+FFFD (like the reference).

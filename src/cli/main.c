@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/threads.h"
 
 #define X(name, fn, summary) int fn(int argc, char **argv);
 #include "commands.inc"
@@ -30,6 +31,7 @@ static void print_help(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    ta_blas_fix_core(argv); /* may re-execute with OPENBLAS_CORETYPE set */
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         if (argc >= 3 && !strcmp(argv[1], "help")) {
             for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "text/chat_format.h"
 #include "text/chat_mask.h"
@@ -19,6 +20,8 @@ static void usage(void) {
            "\n"
            "  --model DIR            folder with tokenizer_config.json (and tokenizer.json for --ids/--mask)\n"
            "  --messages FILE.json   a JSON array of messages, or an object {\"messages\": [...], \"tools\": [...]}\n"
+           "  --jsonl FILE           instead of --messages: one such object a line; prints one JSON object a\n"
+           "                         line: {\"text\", \"spans\"} (+ \"ids\", \"mask\" with --ids) or {\"error\"}\n"
            "  --tools FILE.json      a JSON array of tool schemas (OpenAI function format)\n"
            "  --generation-prompt    append the assistant header (add_generation_prompt=True)\n"
            "  --date STRING          Llama 3.1/3.2 \"Today Date\" (default: the template's, e.g. 26 Jul 2024)\n"
@@ -37,6 +40,77 @@ static void usage(void) {
 
 static int read_json_arg(const char *path, json_t **out, ta_error *err) { return ta_json_load_file(path, out, err); }
 
+/* --jsonl: one conversation a line ({"messages": [...], "tools": [...]}), one
+ * JSON object a line out: {"text", "spans", ["ids", "mask"]} or {"error"}. */
+static int run_jsonl(const ta_chat_format *fmt, const ta_tokenizer *tok, const ta_chat_options *o0, const char *path,
+                     int with_ids, ta_error *err) {
+    char *buf;
+    size_t len;
+    int rc = ta_file_read_all(path, (size_t)1 << 31, &buf, &len, err);
+    if (rc) return rc;
+    size_t lineno = 0;
+    for (char *p = buf; p < buf + len && !rc;) {
+        char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
+        lineno++;
+        char *line = p;
+        p += ll + 1;
+        if (ll == 0) continue;
+        char what[4200];
+        snprintf(what, sizeof what, "'%s':%zu", path, lineno);
+        json_t *j;
+        if ((rc = ta_json_load_buf(line, ll, what, &j, err))) break;
+        ta_chat_options o = *o0;
+        const json_t *msgs = json_is_object(j) ? json_object_get(j, "messages") : j;
+        const json_t *t = json_is_object(j) ? json_object_get(j, "tools") : NULL;
+        if (t && !json_is_null(t)) o.tools = t;
+        ta_conversation c;
+        ta_conv_init(&c);
+        ta_chat_text r = {0};
+        ta_error le = {0};
+        json_t *res = json_object();
+        if (ta_conv_from_json(&c, msgs, what, &le) || ta_chat_render(fmt, &c, &o, &r, &le)) {
+            json_object_set_new(res, "error", json_string(le.msg));
+        } else {
+            json_object_set_new(res, "text", json_stringn(r.text, r.len));
+            json_t *sp = json_array();
+            for (size_t k = 0; k < r.n_spans; k++)
+                json_array_append_new(sp, json_pack("[I, I]", (json_int_t)r.spans[k].begin, (json_int_t)r.spans[k].end));
+            json_object_set_new(res, "spans", sp);
+            if (with_ids) {
+                ta_ids ids;
+                ta_ids_init(&ids);
+                uint8_t *mask = NULL;
+                if (ta_chat_encode(tok, &r, &ids, &mask, &le)) {
+                    json_object_set_new(res, "error", json_string(le.msg));
+                } else {
+                    json_t *ji = json_array(), *jm = json_array();
+                    for (size_t k = 0; k < ids.n; k++) {
+                        json_array_append_new(ji, json_integer(ids.ids[k]));
+                        json_array_append_new(jm, json_integer(mask[k]));
+                    }
+                    json_object_set_new(res, "ids", ji);
+                    json_object_set_new(res, "mask", jm);
+                }
+                free(mask);
+                ta_ids_release(&ids);
+            }
+        }
+        char *out = json_dumps(res, JSON_COMPACT);
+        if (!out) rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+        else {
+            puts(out);
+            free(out);
+        }
+        json_decref(res);
+        ta_chat_text_release(&r);
+        ta_conv_release(&c);
+        json_decref(j);
+    }
+    free(buf);
+    return rc;
+}
+
 int ta_cmd_chat_template(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},     {"messages", required_argument, 0, 'M'},
@@ -45,11 +119,11 @@ int ta_cmd_chat_template(int argc, char **argv) {
         {"tools-in-system", no_argument, 0, 's'}, {"chat-format", required_argument, 0, 'f'},
         {"spans", no_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
         {"ids", no_argument, 0, 'i'},             {"mask", no_argument, 0, 'K'},
-        {"completion", required_argument, 0, 'C'},
+        {"completion", required_argument, 0, 'C'}, {"jsonl", required_argument, 0, 'J'},
         {0, 0, 0, 0}};
     const char *model = NULL, *messages_path = NULL, *tools_path = NULL, *force = NULL;
     int show_spans = 0, show_ids = 0, show_mask = 0;
-    const char *completion_path = NULL;
+    const char *completion_path = NULL, *jsonl_path = NULL;
     ta_chat_options o;
     ta_chat_options_init(&o);
     optind = 1;
@@ -72,13 +146,15 @@ int ta_cmd_chat_template(int argc, char **argv) {
         case 'i': show_ids = 1; break;
         case 'K': show_mask = 1; break;
         case 'C': completion_path = optarg; break;
+        case 'J': jsonl_path = optarg; break;
         case 'h': usage(); return 0;
         default: return ta_cli_usage_error(argv[0], "unknown option");
         }
     }
     if (optind < argc) return ta_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
     if (!model) return ta_cli_usage_error(argv[0], "--model DIR is required");
-    if (!messages_path) return ta_cli_usage_error(argv[0], "--messages FILE.json is required");
+    if (!messages_path && !jsonl_path) return ta_cli_usage_error(argv[0], "--messages FILE.json (or --jsonl FILE) is required");
+    if (messages_path && jsonl_path) return ta_cli_usage_error(argv[0], "--messages and --jsonl exclude each other");
 
     ta_error err = {0};
     int rc = 1;
@@ -112,6 +188,16 @@ int ta_cmd_chat_template(int argc, char **argv) {
         ta_error_clear(&err);
     } else if (ta_chat_format_load(&fmt, model, &err)) {
         rc = ta_cli_fail(&err);
+        goto done;
+    }
+    if (jsonl_path) {
+        if (tools_path) {
+            if (read_json_arg(tools_path, &jt, &err)) { rc = ta_cli_fail(&err); goto done; }
+            o.tools = jt;
+        }
+        if ((show_ids || show_mask) && ta_tokenizer_load(&tok, model, &err)) { rc = ta_cli_fail(&err); goto done; }
+        rc = run_jsonl(&fmt, tok, &o, jsonl_path, show_ids || show_mask, &err) ? ta_cli_fail(&err) : 0;
+        if (!rc && fflush(stdout)) rc = 1;
         goto done;
     }
     if (read_json_arg(messages_path, &jm, &err)) { rc = ta_cli_fail(&err); goto done; }

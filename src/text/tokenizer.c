@@ -170,6 +170,7 @@ enum { STAGE_SPLIT, STAGE_PREFIX_SPACE };
 typedef struct stage {
     int kind;
     pcre2_code *re;
+    int jit; /* compiled: pcre2_jit_match (no per-call checks; input is valid UTF-8) */
     int behavior, invert;
 } stage;
 
@@ -180,15 +181,16 @@ enum { NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD };
  * words of natural text). Guarded by a mutex taken with trylock, so a thread
  * never waits for it: when it is busy the word is simply computed. */
 #define WC_SLOTS (1u << 15)
-#define WC_KEY 22
-#define WC_TOK 10
-typedef struct wc_slot {
-    uint64_t h;
+#define WC_KEY 18
+#define WC_TOK 8
+typedef struct wc_slot { /* one 64-byte cache line */
+    uint32_t h;
     uint8_t klen, n; /* klen 0: empty */
     uint8_t key[WC_KEY];
     uint8_t len[WC_TOK];
     int32_t id[WC_TOK];
 } wc_slot;
+_Static_assert(sizeof(wc_slot) == 64, "wc_slot is one cache line");
 
 struct ta_tokenizer {
     size_t n_ids;     /* max id + 1 */
@@ -678,7 +680,8 @@ static int bpe_word(enc *e, const uint8_t *w, size_t n) {
     return TA_OK;
 }
 
-/* BPE of a word through the shared cache. On return *res points at the
+/* BPE of a word (or, with ignore_merges, the word itself when it is in the
+ * vocabulary) through the shared cache. On return *res points at the
  * (id, len) pairs and *np at their count (valid until the next call on e). */
 static int bpe_cached(enc *e, const uint8_t *w, size_t n, const int32_t **res, size_t *np) {
     ta_tokenizer *t = (ta_tokenizer *)e->t; /* only the cache, under its lock, is written */
@@ -687,7 +690,7 @@ static int bpe_cached(enc *e, const uint8_t *w, size_t n, const int32_t **res, s
         h = hash_bytes(w, n);
         if (!pthread_mutex_trylock(&t->wc_lock)) {
             const wc_slot *sl = &t->wc[h & (WC_SLOTS - 1)];
-            if (sl->h == h && sl->klen == n && !memcmp(sl->key, w, n)) {
+            if (sl->h == (uint32_t)(h >> 32) && sl->klen == n && !memcmp(sl->key, w, n)) {
                 e->res.n = 0;
                 int ok = !ta_ids_reserve(&e->res, 2 * (size_t)sl->n);
                 if (ok)
@@ -704,12 +707,18 @@ static int bpe_cached(enc *e, const uint8_t *w, size_t n, const int32_t **res, s
             pthread_mutex_unlock(&t->wc_lock);
         }
     }
-    if (bpe_word(e, w, n)) return TA_ENOMEM;
+    int32_t whole = t->ignore_merges ? smap_find(t->raw_map, t->raw_mask, t->raw, t->raw_off, t->raw_len, w, n) : -1;
+    if (whole >= 0) { /* ignore_merges: a word in the vocabulary is one token */
+        e->res.n = 0;
+        if (ta_ids_push(&e->res, whole) || ta_ids_push(&e->res, (int32_t)n)) return TA_ENOMEM;
+    } else if (bpe_word(e, w, n)) {
+        return TA_ENOMEM;
+    }
     *res = e->res.ids;
     *np = e->res.n / 2;
     size_t nt = *np;
     if (h && n <= WC_KEY && nt <= WC_TOK && !pthread_mutex_trylock(&t->wc_lock)) {
-        wc_slot sl = {.h = h, .klen = (uint8_t)n, .n = (uint8_t)nt};
+        wc_slot sl = {.h = (uint32_t)(h >> 32), .klen = (uint8_t)n, .n = (uint8_t)nt};
         memcpy(sl.key, w, n);
         for (size_t k = 0; k < nt; k++) {
             sl.id[k] = e->res.ids[2 * k];
@@ -730,10 +739,6 @@ static int emit(enc *e, int32_t id, int32_t s, int32_t end) {
 /* The model stage: one pre-token word. */
 static int model_word(enc *e, const uint8_t *w, size_t n, const int32_t *al) {
     const ta_tokenizer *t = e->t;
-    if (t->ignore_merges) {
-        int32_t id = smap_find(t->raw_map, t->raw_mask, t->raw, t->raw_off, t->raw_len, w, n);
-        if (id >= 0) return emit(e, t->emit_id[id], al ? al[0] : 0, al ? al[2 * (n - 1) + 1] : 0);
-    }
     const int32_t *res;
     size_t nres;
     if (bpe_cached(e, w, n, &res, &nres)) return oom(e);
@@ -799,7 +804,8 @@ static int run_stage(enc *e, size_t k, const uint8_t *buf, size_t n, const int32
     e->st[k].n = 0;
     size_t pos = 0, last = 0;
     while (pos <= n) {
-        int rc = pcre2_match(sg->re, buf, n, pos, PCRE2_NO_UTF_CHECK, e->md, NULL);
+        int rc = sg->jit ? pcre2_jit_match(sg->re, buf, n, pos, 0, e->md, NULL)
+                         : pcre2_match(sg->re, buf, n, pos, PCRE2_NO_UTF_CHECK, e->md, NULL);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
@@ -1438,8 +1444,8 @@ static int add_split_stage(loader *L, const char *pattern, size_t plen, int lite
         return LERR(L, TA_EUNSUPPORTED, "%s: cannot compile the pattern at offset %zu: %s", where, (size_t)eoff,
                     (char *)msg);
     }
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* best effort: the interpreter is the fallback */
-    t->stages[t->n_stages++] = (stage){.kind = STAGE_SPLIT, .re = code, .behavior = behavior, .invert = invert};
+    int jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter */
+    t->stages[t->n_stages++] = (stage){.kind = STAGE_SPLIT, .re = code, .jit = jit, .behavior = behavior, .invert = invert};
     return TA_OK;
 }
 
@@ -2001,7 +2007,8 @@ static ta_tokenizer *tok_new(void) {
     for (int i = 0; i < 256; i++) t->trie_raw.root[i] = t->trie_norm.root[i] = -1;
     t->bos_id = t->eos_id = t->unk_id = -1;
     pthread_mutex_init(&t->wc_lock, NULL);
-    t->wc = calloc(WC_SLOTS, sizeof *t->wc); /* optional: NULL only slows encoding */
+    t->wc = aligned_alloc(64, WC_SLOTS * sizeof *t->wc); /* optional: NULL only slows encoding */
+    if (t->wc) memset(t->wc, 0, WC_SLOTS * sizeof *t->wc);
     return t;
 }
 

@@ -12,8 +12,9 @@
  *   post_processor: null, TemplateProcessing, ByteLevel, Sequence of those
  *   decoder:        null, ByteLevel
  *
- * A loaded tokenizer is immutable: share it between threads freely. Strings it
- * returns live as long as it does.
+ * A loaded tokenizer is logically immutable: share it between threads freely
+ * (the only thing encode writes is a word cache, behind a mutex taken with
+ * trylock, so no thread ever waits). Strings it returns live as long as it does.
  *
  * Input text that is not valid UTF-8 is read as the WHATWG decoder (and so
  * Node's Buffer.toString / TextDecoder, which is how text reaches the JS
@@ -79,7 +80,9 @@ int ta_tokenizer_pretokenize(const ta_tokenizer *t, const char *text, size_t len
 /* Decodes ids into a malloc'd NUL-terminated UTF-8 string (*out, caller
  * frees; *out_len excludes the NUL). skip_special drops special tokens.
  * Byte sequences that are not valid UTF-8 become U+FFFD (like the reference).
- * An id outside the vocabulary is an error naming its position. */
+ * An id outside the vocabulary is an error naming its position. This is the
+ * tokenizer's own decode: transformers' clean_up_tokenization_spaces (which
+ * rewrites " ." to "." and so breaks round trips) is never applied. */
 int ta_tokenizer_decode(const ta_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **out,
                         size_t *out_len, ta_error *err);
 

@@ -6,6 +6,7 @@
 // would silently drop tool calls (SmolLM2, Llama 3.0: no tool support),
 // taskalign must fail with an error instead. Tolerance: none (byte equality).
 import { Environment, Template } from "@huggingface/jinja";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -89,6 +90,7 @@ function withPythonStrip(fn) {
   }
 }
 let divergent = 0;
+const batch = new Map();
 
 const token = (v) => (v && typeof v === "object" ? v.content : v);
 let passed = 0,
@@ -129,10 +131,27 @@ for (const [name, dir] of dirs) {
       } catch (e) {
         jinjaError = e.message;
       }
-      const args = ["chat-template", "--model", dir, "--messages", file, ...flags];
-      if (gen) args.push("--generation-prompt");
-      const r = spawnSync(bin, args, { encoding: "buffer" });
-      const got = r.stdout.toString("utf8");
+      // all conversations in one --jsonl run per (template, options); the
+      // first few also through --messages FILE, which must agree
+      const key = [dir, ...flags, gen].join("|");
+      if (!batch.has(key)) {
+        const bargs = ["chat-template", "--model", dir, "--jsonl", path.join(root, "tests/data/chat_conversations.jsonl"), ...flags];
+        if (gen) bargs.push("--generation-prompt");
+        const br = spawnSync(bin, bargs, { encoding: "utf8", maxBuffer: 1 << 28 });
+        batch.set(key, br.stdout.split("\n").filter((l) => l).map((l) => JSON.parse(l)));
+      }
+      const b = batch.get(key)[ci] ?? { error: "missing line" };
+      const r = { status: b.error ? 1 : 0, stderr: b.error ?? "" };
+      const got = b.text ?? "";
+      if (ci < 3) {
+        const args = ["chat-template", "--model", dir, "--messages", file, ...flags];
+        if (gen) args.push("--generation-prompt");
+        const sr = spawnSync(bin, args, { encoding: "buffer" });
+        if ((sr.status !== 0) !== (r.status !== 0) || (sr.status === 0 && sr.stdout.toString("utf8") !== got)) {
+          failed++;
+          failures.push(`FAIL ${label}: --messages and --jsonl disagree`);
+        } else passed++;
+      }
       const expectFail = jinjaError !== null || (usesTools && !hasToolSupport);
       let ok;
       if (expectFail) ok = r.status !== 0 && r.stderr.length > 0;
@@ -158,6 +177,98 @@ for (const [name, dir] of dirs) {
     }
   }
 }
+// Part 2: ids and the assistant mask of whole chats (`chat-template --jsonl
+// --ids`) against @huggingface/tokenizers encoding the Jinja rendering, with the
+// real tokenizers; the mask is checked against assistant segments found
+// independently in the Jinja text (from the assistant header to the end-of-turn
+// token, inclusive): same byte spans, and each run of masked tokens decodes to
+// its segment.
+const tokDirs = { qwen: path.join(nm, "tokenizer-qwen3/models"), llama: path.join(nm, "tokenizer-llama3/models") };
+const hfTok = {};
+for (const [k, d] of Object.entries(tokDirs))
+  hfTok[k] = new Tokenizer(
+    JSON.parse(fs.readFileSync(path.join(d, "tokenizer.json"), "utf8")),
+    JSON.parse(fs.readFileSync(path.join(d, "tokenizer_config.json"), "utf8"))
+  );
+function segments(text, llama) {
+  const head = llama ? "<|start_header_id|>assistant<|end_header_id|>\n\n" : "<|im_start|>assistant\n";
+  const out = [];
+  let at = 0;
+  for (;;) {
+    const h = text.indexOf(head, at);
+    if (h < 0) break;
+    const b = h + head.length;
+    const ends = (llama ? ["<|eot_id|>", "<|eom_id|>"] : ["<|im_end|>"]).map((t) => [text.indexOf(t, b), t]).filter(([i]) => i >= 0);
+    if (!ends.length) break;
+    const [e, t] = ends.sort((x, y) => x[0] - y[0])[0];
+    out.push([b, e + t.length]);
+    at = e + t.length;
+  }
+  return out;
+}
+const bytesAt = (text, i) => Buffer.byteLength(text.slice(0, i), "utf8");
+let idsChecked = 0;
+for (const name of ["qwen2.5", "qwen3", "smollm2", "llama3-genprompt", "llama3.1", "llama3.2"]) {
+  const llama = name.startsWith("llama");
+  const cfgPath = path.join(root, "tests/data/chat_templates", name, "tokenizer_config.json");
+  const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
+  const model = path.join(tmp, `model-${name}`);
+  fs.mkdirSync(model, { recursive: true });
+  fs.copyFileSync(cfgPath, path.join(model, "tokenizer_config.json"));
+  fs.symlinkSync(path.join(tokDirs[llama ? "llama" : "qwen"], "tokenizer.json"), path.join(model, "tokenizer.json"));
+  const hf = hfTok[llama ? "llama" : "qwen"];
+  const tmpl = new Template(cfg.chat_template);
+  for (const gen of [false, true]) {
+    const args = ["chat-template", "--model", model, "--jsonl", path.join(root, "tests/data/chat_conversations.jsonl"), "--ids", "--date", DATE];
+    if (gen) args.push("--generation-prompt");
+    const r = spawnSync(bin, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+    const outs = r.stdout.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+    if (r.status !== 0 || outs.length !== convs.length) {
+      failed++;
+      failures.push(`FAIL ${name} --jsonl --ids: rc ${r.status}, ${outs.length} lines: ${r.stderr}`);
+      continue;
+    }
+    for (const [ci, conv] of convs.entries()) {
+      const o = outs[ci];
+      if (o.error) continue; // refusals are checked in part 1
+      const label = `${name} ids+mask / ${conv.name} / gen=${gen}`;
+      const ctx = { messages: normalise(conv.messages), add_generation_prompt: gen, bos_token: token(cfg.bos_token) ?? "", eos_token: token(cfg.eos_token) ?? "", date_string: DATE };
+      if (conv.tools !== undefined) ctx.tools = conv.tools;
+      let text;
+      try {
+        text = tmpl.render(ctx);
+      } catch {
+        continue;
+      }
+      if (o.text !== text) text = withPythonStrip(() => tmpl.render(ctx)); // the documented strip divergence
+      const want = hf.encode(text, { add_special_tokens: false }).ids;
+      const segs = segments(text, llama).map(([b, e]) => [bytesAt(text, b), bytesAt(text, e), text.slice(b, e)]);
+      let why = "";
+      if (o.text !== text) why = "text differs";
+      else if (JSON.stringify(o.ids) !== JSON.stringify(want)) why = `ids differ\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(o.ids)}`;
+      else if (JSON.stringify(o.spans) !== JSON.stringify(segs.map(([b, e]) => [b, e]))) why = `spans ${JSON.stringify(o.spans)} != segments ${JSON.stringify(segs.map(([b, e]) => [b, e]))}`;
+      else {
+        const runs = [];
+        for (let i = 0; i < o.mask.length; i++)
+          if (o.mask[i] && (i === 0 || !o.mask[i - 1])) runs.push([i, i + 1]);
+          else if (o.mask[i]) runs[runs.length - 1][1] = i + 1;
+        if (runs.length !== segs.length) why = `${runs.length} masked runs, ${segs.length} segments`;
+        else
+          for (const [k, [a, b]] of runs.entries()) {
+            const d = hf.decode(o.ids.slice(a, b), { skip_special_tokens: false });
+            if (d !== segs[k][2]) why = `masked run ${k} decodes to ${JSON.stringify(d)}, segment ${JSON.stringify(segs[k][2])}`;
+          }
+      }
+      idsChecked++;
+      if (!why) passed++;
+      else {
+        failed++;
+        if (failures.length < 12) failures.push(`FAIL ${label}: ${why}`);
+      }
+    }
+  }
+}
+console.log(`${idsChecked} chats checked for ids and mask against @huggingface/tokenizers`);
 for (const f of failures) console.log(f);
 console.log(`${divergent} renderings differ from @huggingface/jinja only by its strip(chars) bug and match it with Python's strip`);
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -106,23 +106,34 @@ static int user_version(ta_store *s, int *v, ta_error *err) {
     return TA_OK;
 }
 
+/* Applies pending migrations. The version is read again inside each write
+ * transaction, so two processes opening a new file at once do not both run
+ * the same migration: the second waits for the lock, then sees it done. */
 static int migrate(ta_store *s, const char *path, ta_error *err) {
-    int v = 0, rc;
-    if ((rc = user_version(s, &v, err))) return rc;
-    if (v > (int)N_MIGRATIONS)
-        return ta_error_set(err, TA_EFORMAT, "'%s': schema version %d is newer than this build knows (%d)", path, v,
-                            (int)N_MIGRATIONS);
-    for (int i = v; i < (int)N_MIGRATIONS; i++) {
-        if ((rc = ta_store_begin(s, err))) return rc;
+    for (;;) {
+        int v = 0, rc;
+        if ((rc = user_version(s, &v, err))) return rc;
+        if (v > (int)N_MIGRATIONS)
+            return ta_error_set(err, TA_EFORMAT, "'%s': schema version %d is newer than this build knows (%d)", path, v,
+                                (int)N_MIGRATIONS);
+        if (v == (int)N_MIGRATIONS) return TA_OK;
+        if ((rc = ta_store_begin(s, err))) return ta_error_prefix(err, "'%s'", path);
+        if ((rc = user_version(s, &v, err))) {
+            ta_store_rollback(s);
+            return rc;
+        }
+        if (v >= (int)N_MIGRATIONS) { /* someone else migrated meanwhile */
+            ta_store_rollback(s);
+            continue;
+        }
         char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1); /* a constant, not user input */
-        if ((rc = exec_sql(s, migrations[i], "migration", err)) || (rc = exec_sql(s, bump, "migration", err)) ||
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1); /* a constant, not user input */
+        if ((rc = exec_sql(s, migrations[v], "migration", err)) || (rc = exec_sql(s, bump, "migration", err)) ||
             (rc = ta_store_commit(s, err))) {
             ta_store_rollback(s);
-            return ta_error_prefix(err, "'%s': migration to schema version %d", path, i + 1);
+            return ta_error_prefix(err, "'%s': migration to schema version %d", path, v + 1);
         }
     }
-    return TA_OK;
 }
 
 int ta_store_open(ta_store **out, const char *path, ta_error *err) {

@@ -282,7 +282,7 @@ static int do_pref(line_ctx *lc, json_t *obj, ta_error *err) {
         if (lost) { ds->stats.truncated++; ds->stats.tokens_lost += lost; }
         if (empty) { ds->stats.skipped_truncated++; *lc->dropped = 1; rc = TA_OK; goto done; }
         ta_example e = {lc->line, ds->n_tokens, P, keep[0], keep[1]};
-        if (push_tokens(lc->bd, pid[0] + p0, NULL, P) || push_tokens(lc->bd, cid[0], NULL, keep[0]) ||
+        if (push_tokens(lc->bd, P ? pid[0] + p0 : NULL, NULL, P) || push_tokens(lc->bd, cid[0], NULL, keep[0]) ||
             push_tokens(lc->bd, cid[1], NULL, keep[1]) || push_example(lc->bd, &e)) {
             rc = ta_error_set(err, TA_ENOMEM, "%s: out of memory", what);
             goto done;
@@ -323,13 +323,9 @@ static int blank(const char *s) {
     return 1;
 }
 
-int ta_dataset_load(ta_dataset *ds, const char *path, const ta_dataset_opts *opts, const ta_encoder *enc,
-                    ta_error *err) {
-    memset(ds, 0, sizeof *ds);
-    ds->kind = opts->kind;
-    snprintf(ds->path, sizeof ds->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ta_error_set(err, errno == ENOENT ? TA_ENOTFOUND : TA_EIO, "cannot open '%s': %s", path, strerror(errno));
+/* The lines of f; `path` names it in messages. Closes f. */
+static int load_stream(ta_dataset *ds, FILE *f, const char *path, const ta_dataset_opts *opts, const ta_encoder *enc,
+                       ta_error *err) {
     builder bd = {ds, 0, 0, 0};
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -371,6 +367,27 @@ int ta_dataset_load(ta_dataset *ds, const char *path, const ta_dataset_opts *opt
     if (rc) ta_dataset_release(ds);
     if (!rc) ta_error_clear(err);
     return rc;
+}
+
+int ta_dataset_load(ta_dataset *ds, const char *path, const ta_dataset_opts *opts, const ta_encoder *enc,
+                    ta_error *err) {
+    memset(ds, 0, sizeof *ds);
+    ds->kind = opts->kind;
+    snprintf(ds->path, sizeof ds->path, "%s", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ta_error_set(err, errno == ENOENT ? TA_ENOTFOUND : TA_EIO, "cannot open '%s': %s", path, strerror(errno));
+    return load_stream(ds, f, path, opts, enc, err);
+}
+
+int ta_dataset_parse(ta_dataset *ds, const char *buf, size_t len, const char *what, const ta_dataset_opts *opts,
+                     const ta_encoder *enc, ta_error *err) {
+    memset(ds, 0, sizeof *ds);
+    ds->kind = opts->kind;
+    snprintf(ds->path, sizeof ds->path, "%s", what);
+    if (len == 0) return ta_error_set(err, TA_EINVAL, "'%s': no usable example (empty)", what);
+    FILE *f = fmemopen((void *)buf, len, "rb");
+    if (!f) return ta_error_set(err, TA_ENOMEM, "'%s': cannot open a memory stream", what);
+    return load_stream(ds, f, what, opts, enc, err);
 }
 
 /* ---- batches -------------------------------------------------------------- */

@@ -108,6 +108,10 @@ typedef struct ta_dataset {
 /* Loads and tokenizes a JSONL file. On failure *ds is left empty (released). */
 int ta_dataset_load(ta_dataset *ds, const char *path, const ta_dataset_opts *opts, const ta_encoder *enc,
                     ta_error *err);
+/* The same over a buffer holding JSONL text; `what` names it in messages
+ * (used by the fuzz target). */
+int ta_dataset_parse(ta_dataset *ds, const char *buf, size_t len, const char *what, const ta_dataset_opts *opts,
+                     const ta_encoder *enc, ta_error *err);
 void ta_dataset_release(ta_dataset *ds);
 
 /* Rows are (prompt +) completion token sequences, right-padded to T.

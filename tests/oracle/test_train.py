@@ -169,6 +169,51 @@ with tempfile.TemporaryDirectory() as tmp:
         run_case(tmp, f"dpo lora {loss}", dict(base, kind="dpo", data=prefs, loss=loss, lora_r=4, lora_alpha=16,
                                                lora_targets="q,k,v,o,down"))
 
+    # LoRA merge: a PEFT adapter written here (random A and B, PEFT names), merged by
+    # `taskalign lora merge`; the merged model's log-probs (taskalign) == the adapter
+    # model's (PyTorch, PEFT's y = x W^T + s (x A^T) B^T). Tolerance 2e-5 absolute.
+    r, alpha = 4, 8.0
+    cfg = torch_ref.load_config(models[0])
+    base = torch_ref.load_params(models[0], cfg, torch.float64)
+    adapter = os.path.join(tmp, "adapter")
+    os.makedirs(adapter)
+    g = torch.Generator().manual_seed(3)
+    ab, tensors = {}, {}
+    for l in range(cfg["L"]):
+        for mod in ("self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"):
+            W = base[f"model.layers.{l}.{mod}.weight"]
+            A = torch.randn(r, W.shape[1], generator=g, dtype=torch.float64) * 0.1
+            B = torch.randn(W.shape[0], r, generator=g, dtype=torch.float64) * 0.1
+            ab[f"model.layers.{l}.{mod}"] = (A, B)
+            pre = f"base_model.model.model.layers.{l}.{mod}"
+            tensors[pre + ".lora_A.weight"] = A.float().numpy()
+            tensors[pre + ".lora_B.weight"] = B.float().numpy()
+    torch_ref.write_safetensors(os.path.join(adapter, "adapter_model.safetensors"), tensors)
+    with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": alpha, "lora_dropout": 0.0,
+                   "target_modules": ["q_proj", "v_proj", "down_proj"], "bias": "none", "fan_in_fan_out": False,
+                   "use_rslora": False, "use_dora": False}, f)
+    merged = os.path.join(tmp, "merged")
+    subprocess.run([TA, "lora", "merge", "--model", models[0], "--adapter", adapter, "--out", merged], check=True,
+                   capture_output=True)
+    # adapter model in torch: W_eff = W + s B A in float64 (the same function as PEFT's two-GEMM branch)
+    eff = dict(base)
+    for k, (A, B) in ab.items():
+        # float32 A, B as stored, so both sides start from the same numbers
+        A32, B32 = torch.tensor(tensors["base_model.model." + k + ".lora_A.weight"], dtype=torch.float64), \
+            torch.tensor(tensors["base_model.model." + k + ".lora_B.weight"], dtype=torch.float64)
+        eff[k + ".weight"] = base[k + ".weight"] + (alpha / r) * (B32 @ A32)
+    ids = [5, 77, 200, 13, 42, 99, 7]
+    tok, tgt = torch.tensor([ids]), torch.tensor([ids[1:] + [-1]])
+    want = torch_ref.token_logprobs(torch_ref.forward(eff, cfg, tok, [len(ids)]), tgt)[0, :-1]
+    out = subprocess.run([TA, "logprobs", "--model", merged, "--ids", ",".join(map(str, ids))], check=True,
+                         capture_output=True, text=True).stdout
+    got = [x for x in json.loads(out)["token_logprobs"] if x is not None]
+    err = max(abs(a - b) for a, b in zip(got, want.tolist()))
+    base_lp = torch_ref.token_logprobs(torch_ref.forward(base, cfg, tok, [len(ids)]), tgt)[0, :-1]
+    moved = max(abs(a - b) for a, b in zip(base_lp.tolist(), want.tolist()))
+    check("lora merge == adapter model", err < 2e-5 and moved > 1e-3, f"max |logprob diff| {err:.2e} (adapter moves them by {moved:.2e})")
+
 print(f"worst relative loss error {worst['loss']:.2e}, worst gradient error / max |grad| {worst['grad']:.2e}")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -2,6 +2,7 @@
  * byte-per-token stand-in encoder (the real one is tokenizer + chat format):
  * a message renders as "<r>content\n" with r the role's first letter; the
  * generation prompt is "<a>". */
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "core/file.h"
@@ -154,10 +155,42 @@ TEST(test_order_is_deterministic_and_resumable) {
     ta_order_release(&b);
 }
 
+/* Every file of fuzz/corpus/dataset/ through both loaders: no crash, errors named. */
+TEST(test_fuzz_corpus_replay) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/fuzz/corpus/dataset", getenv("TA_ROOT") ? getenv("TA_ROOT") : ".");
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    if (!d) return;
+    struct dirent *de;
+    int files = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        char *buf;
+        size_t len;
+        ta_error e = {0};
+        if (ta_file_read_all(path, 1 << 20, &buf, &len, &e)) continue;
+        files++;
+        for (int k = 0; k < 4; k++) {
+            ta_dataset_opts o = {k & 1 ? TA_DATA_PREF : TA_DATA_SFT, 24, 8, k >> 1, 0};
+            ta_dataset ds;
+            int rc = ta_dataset_parse(&ds, buf, len, de->d_name, &o, &ENC, &e);
+            CHECK_MSG(rc == TA_OK || e.msg[0], "%s: failure without a message", de->d_name);
+            if (rc == TA_OK) ta_dataset_release(&ds);
+        }
+        free(buf);
+    }
+    closedir(d);
+    CHECK_MSG(files >= 8, "only %d corpus files", files);
+}
+
 int main(void) {
     RUN(test_sft_mask_and_batch);
     RUN(test_pref_formats_and_truncation);
     RUN(test_bad_data_reported);
     RUN(test_order_is_deterministic_and_resumable);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

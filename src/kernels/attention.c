@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/fastmath.h"
+
 /* Row i of a (Tq, Tk) score block: softmax over keys 0..q_pos0+i, zeros after. */
 static void masked_softmax_rows(float *att, size_t Tq, size_t Tk, size_t q_pos0) {
 #pragma omp parallel for schedule(static) if (Tq * Tk > 16384)
@@ -11,10 +13,12 @@ static void masked_softmax_rows(float *att, size_t Tq, size_t Tk, size_t q_pos0)
         float *row = att + i * Tk;
         size_t nvalid = q_pos0 + i + 1 < Tk ? q_pos0 + i + 1 : Tk;
         float m = row[0];
+#pragma omp simd reduction(max : m)
         for (size_t j = 1; j < nvalid; j++) m = row[j] > m ? row[j] : m;
         float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (size_t j = 0; j < nvalid; j++) {
-            float e = expf(row[j] - m);
+            float e = ta_expf(row[j] - m);
             row[j] = e;
             sum += e;
         }
@@ -49,6 +53,7 @@ static void softmax_backward_rows(float *datt, const float *att, size_t Tq, size
         float *d = datt + i * Tk;
         const float *p = att + i * Tk;
         float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (size_t j = 0; j < Tk; j++) dot += d[j] * p[j];
         for (size_t j = 0; j < Tk; j++) d[j] = p[j] * (d[j] - dot) * scale;
     }

@@ -8,6 +8,7 @@ void ta_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
         const float *xr = x + n * C;
         float *o = out + n * C;
         float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
         for (size_t c = 0; c < C; c++) ss += xr[c] * xr[c];
         float r = 1.0f / sqrtf(ss / (float)C + eps);
         if (rstd) rstd[n] = r;
@@ -24,6 +25,7 @@ void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
         const float *xr = x + n * C, *d = dout + n * C;
         float *dxr = dx + n * C;
         float r = rstd[n], dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (size_t c = 0; c < C; c++) dot += d[c] * w[c] * xr[c];
         float k = dot * r * r * r / (float)C;
         for (size_t c = 0; c < C; c++) dxr[c] += r * d[c] * w[c] - k * xr[c];

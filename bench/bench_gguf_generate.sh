@@ -11,17 +11,19 @@
 # `taskalign export gguf --type f32`; then bench/bench_gguf_generate.mjs runs
 # `taskalign generate --stats` and node-llama-cpp's evaluate loop, interleaved,
 # batch 1, greedy, 128 new tokens, EOS ignored, same prompt ids, at each
-# thread count, and prints decode tokens/s on both sides and the ratio.
+# thread count, and prints decode tokens/s on both sides and the ratio. llama.cpp
+# gets an F32 KV cache (KV=F16 for node-llama-cpp's default) to match taskalign's.
 #
-#   bench/bench_gguf_generate.sh                      (model-10m, threads 1,2, 5 reps)
-#   CONFIGS="model-10m tiny-llama-gqa" THREADS=1,2 REPS=5 NEW=128 bench/bench_gguf_generate.sh
+#   bench/bench_gguf_generate.sh                      (model-10m, threads 1,2, 3 reps, llama.cpp KV f32)
+#   CONFIGS="model-10m tiny-llama-gqa" THREADS=1,2 REPS=3 NEW=128 KV=F16 bench/bench_gguf_generate.sh
 # Needs a release build (make) and the oracle npm packages (scripts/deps.sh --test).
 set -eu
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
 CONFIGS=${CONFIGS:-model-10m}
 THREADS=${THREADS:-1,2}
-REPS=${REPS:-5}
+REPS=${REPS:-3}
+KV=${KV:-F32}
 NEW=${NEW:-128}
 BIN=$PWD/build/$MODE/taskalign
 [ -x "$BIN" ] || make -s -j2 MODE="$MODE" >/dev/null
@@ -57,5 +59,5 @@ fs.writeFileSync(f, b);' "$TMP/$cfg/model.safetensors"
     echo
     echo "== $cfg: vocab $V, $(du -h "$TMP/$cfg.gguf" | cut -f1) f32 GGUF"
     node bench/bench_gguf_generate.mjs --bin "$BIN" --model "$TMP/$cfg" --gguf "$TMP/$cfg.gguf" --ids "$ids" \
-        --threads "$THREADS" --new "$NEW" --reps "$REPS"
+        --threads "$THREADS" --new "$NEW" --reps "$REPS" --kv "$KV"
 done

@@ -113,6 +113,24 @@ def param_names(cfg):
     return names
 
 
+def random_params(cfg, std=0.02, dtype=torch.float32):
+    """name -> tensor initialised as HF's Llama init (Linear/Embedding N(0, std^2),
+    biases 0, norms 1), for benchmarks that need no model folder."""
+    C, F, V = cfg["C"], cfg["F"], cfg["V"]
+    q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
+    shape = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
+             "o_proj": (C, q), "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}
+    params = {}
+    for n in param_names(cfg):
+        if n.endswith("norm.weight"):
+            params[n] = torch.ones(C, dtype=dtype)
+        elif n.endswith(".bias"):
+            params[n] = torch.zeros(kv if ("k_proj" in n or "v_proj" in n) else q, dtype=dtype)
+        else:
+            params[n] = torch.randn(next(v for k, v in shape.items() if k in n), dtype=dtype) * std
+    return params
+
+
 def load_params(model_dir, cfg, dtype=torch.float64):
     path = os.path.join(model_dir, "model.safetensors")
     raw = {}

@@ -37,7 +37,7 @@ LIB := $(BUILD)/libtaskalign.a
 BIN := $(BUILD)/taskalign
 GEN := $(BUILD)/gen/commands.inc
 
-.PHONY: all deps test-deps test unit demo bench clean fuzz format
+.PHONY: all deps test-deps test unit demo bench clean fuzz format embed
 all: $(BIN)
 
 # Subcommands register themselves with a line `TA_COMMAND("name", fn, "summary")`
@@ -63,6 +63,8 @@ $(GEN_DATA_INC): $(GEN_DATA) Makefile
 	@for f in $(GEN_DATA); do printf '{"%s",\n' "$$(basename $$f)"; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; printf '},\n'; done > $@.tmp && mv $@.tmp $@
 # Order-only: the first build needs them; -MMD tracks them afterwards.
 $(LIB_OBJ): | $(EMBED_INC) $(GEN_DATA_INC)
+# `make embed` writes them only (scripts/fuzz.sh compiles the sources itself).
+embed: $(EMBED_INC) $(GEN_DATA_INC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

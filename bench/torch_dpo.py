@@ -94,7 +94,7 @@ def main():
             g.write(f.read())
         cfg = ref.load_config(d)
     P, T = a.pairs, a.seq
-    params = ref.random_params(cfg)
+    params = {k: v.detach() for k, v in ref.init_params(cfg).items()}
     lora, scale = None, 0.0
     if a.lora_r:
         r, scale = a.lora_r, 2.0

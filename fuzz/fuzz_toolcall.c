@@ -2,12 +2,7 @@
  * output. Every OK call found is executed on a fresh in-memory store; the
  * dispatcher must answer every call with a JSON result and never crash.
  *
- * Build (until scripts/fuzz.sh covers it), from the repo root:
- *   make MODE=release build/release/gen/embed/tools.json.inc build/release/gen/embed/system_prompt.txt.inc
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild/release/gen \
- *     fuzz/fuzz_toolcall.c src/taskapi/store.c src/taskapi/tools.c src/taskapi/dispatch.c \
- *     src/taskapi/toolcall.c src/core/error.c src/core/json.c -ljansson -lsqlite3 -lm -o /tmp/fuzz_toolcall
- *   /tmp/fuzz_toolcall -max_total_time=60 fuzz/corpus/toolcall
+ * Build and run: scripts/fuzz.sh 60 toolcall
  * Crash inputs go into fuzz/corpus/toolcall/ (replayed by tests/unit/test_toolcall.c). */
 #include <stdint.h>
 #include <stdlib.h>

@@ -113,22 +113,32 @@ def param_names(cfg):
     return names
 
 
-def random_params(cfg, std=0.02, dtype=torch.float32):
-    """name -> tensor initialised as HF's Llama init (Linear/Embedding N(0, std^2),
-    biases 0, norms 1), for benchmarks that need no model folder."""
+def param_shape(cfg, name):
+    """Shape of parameter `name` (a Hugging Face name from param_names)."""
     C, F, V = cfg["C"], cfg["F"], cfg["V"]
     q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
-    shape = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
-             "o_proj": (C, q), "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}
-    params = {}
+    if name.endswith("norm.weight"):
+        return (C,)
+    if name.endswith(".bias"):
+        return (q,) if "q_proj" in name else (kv,)
+    shapes = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
+              "o_proj": (C, q), "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}
+    return next(v for k, v in shapes.items() if k in name)
+
+
+def init_params(cfg, std=0.02, dtype=torch.float32):
+    """Hugging Face Llama init: norms 1, biases 0, other weights N(0, std^2) (torch's RNG)."""
+    out = {}
     for n in param_names(cfg):
+        s = param_shape(cfg, n)
         if n.endswith("norm.weight"):
-            params[n] = torch.ones(C, dtype=dtype)
+            t = torch.ones(s, dtype=dtype)
         elif n.endswith(".bias"):
-            params[n] = torch.zeros(kv if ("k_proj" in n or "v_proj" in n) else q, dtype=dtype)
+            t = torch.zeros(s, dtype=dtype)
         else:
-            params[n] = torch.randn(next(v for k, v in shape.items() if k in n), dtype=dtype) * std
-    return params
+            t = torch.randn(s, dtype=dtype) * std
+        out[n] = t.requires_grad_(True)
+    return out
 
 
 def load_params(model_dir, cfg, dtype=torch.float64):

@@ -9,6 +9,7 @@
 #include "taskapi/datagen.h"
 
 #include <ctype.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,8 @@ typedef struct rec_list {
     size_t n;
 } rec_list;
 
+#define N_DAYS 1095 /* "today" is drawn from 2025-01-01 + [0, N_DAYS) */
+
 typedef struct gen {
     ta_grammar g;
     uint64_t seed;
@@ -71,6 +74,15 @@ typedef struct gen {
     int heldout_cat[TA_N_CATEGORIES], heldout_att[TA_N_ATTACKS];
     /* what the current item is, for the manifest */
     const char *item_cat, *item_att;
+    /* the item's output line (emit); the driver writes lines in item order */
+    ta_sbuf line;
+    int has_line;
+    char line_cat[40], line_att[40];
+    ta_error own_err;
+    /* rendered TaskMaster system prompts by day (rendering parses the tool
+     * schemas each time, so a run reuses them); owned by this worker */
+    int today_idx;
+    char *sys_cache[N_DAYS];
 } gen;
 
 static int fail(gen *G, int rc) {
@@ -118,27 +130,22 @@ static const char *getv(gen *G, const char *k) {
     return s ? s : "";
 }
 
-/* Expands template text (tidied). */
-static const char *X(gen *G, const char *tmpl) {
+/* Expands symbol `sym` (or, when sym is NULL, template text `tmpl`) into a
+ * tidied string; "" after a failure, which stays in G->rc. */
+static const char *expand_or_fail(gen *G, const char *sym, const char *tmpl) {
     if (G->rc) return "";
     const char *out;
-    if (ta_gram_str(&G->g, tmpl, &G->v, G->split, &G->rng, &out, G->err)) {
+    int rc = sym ? ta_gram_sym_str(&G->g, sym, &G->v, G->split, &G->rng, &out, G->err)
+                 : ta_gram_str(&G->g, tmpl, &G->v, G->split, &G->rng, &out, G->err);
+    if (rc) {
         fail(G, G->err->code);
         return "";
     }
     return out;
 }
 
-/* Expands one alternative of a symbol. */
-static const char *S(gen *G, const char *sym) {
-    if (G->rc) return "";
-    const char *out;
-    if (ta_gram_sym_str(&G->g, sym, &G->v, G->split, &G->rng, &out, G->err)) {
-        fail(G, G->err->code);
-        return "";
-    }
-    return out;
-}
+static const char *X(gen *G, const char *tmpl) { return expand_or_fail(G, NULL, tmpl); }
+static const char *S(gen *G, const char *sym) { return expand_or_fail(G, sym, NULL); }
 
 static const char *Sf(gen *G, const char *fmt, const char *a) {
     char name[128];
@@ -182,7 +189,8 @@ static int cat_index(const char *c) {
 
 static void pick_today(gen *G) {
     char out[11];
-    if (ta_date_add_days("2025-01-01", (int)below(G, 1095), out, G->err)) fail(G, G->err->code);
+    G->today_idx = (int)below(G, N_DAYS);
+    if (ta_date_add_days("2025-01-01", G->today_idx, out, G->err)) fail(G, G->err->code);
     memcpy(G->today, out, 11);
 }
 
@@ -287,6 +295,18 @@ static void pick_time(gen *G, char hhmm[6]) {
 
 /* ---- conversations on a real store ---- */
 
+/* The TaskMaster system prompt for G->today (cached per day). */
+static const char *system_prompt(gen *G) {
+    if (G->rc) return NULL;
+    char **slot = &G->sys_cache[G->today_idx];
+    if (!*slot && ta_system_prompt_render(G->system_template, G->today, slot, G->err)) {
+        fail(G, G->err->code);
+        *slot = NULL;
+        return NULL;
+    }
+    return *slot;
+}
+
 typedef struct sess {
     ta_store *st;
     ta_conversation c;
@@ -307,13 +327,8 @@ static void sess_open(gen *G, sess *s, int with_system) {
         return;
     }
     if (with_system) {
-        char *sp;
-        if (ta_system_prompt_render(G->system_template, G->today, &sp, G->err)) {
-            fail(G, G->err->code);
-            return;
-        }
-        if (!ta_conv_add(&s->c, TA_ROLE_SYSTEM, sp)) fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
-        free(sp);
+        const char *sp = system_prompt(G);
+        if (sp && !ta_conv_add(&s->c, TA_ROLE_SYSTEM, sp)) fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
     }
 }
 
@@ -511,23 +526,33 @@ static void count(out_file *f, const char *cat, const char *att) {
     json_object_set_new(c, att, json_integer((n ? json_integer_value(n) : 0) + 1));
 }
 
+/* Renders the item's line into G->line; the driver writes it. */
 static int emit(gen *G, out_file *f, json_t *obj) {
+    (void)f;
     if (G->rc) {
         json_decref(obj);
         return G->rc;
     }
-    char *line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+    char *line = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     if (!line) return fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
-    size_t n = strlen(line);
-    line[n] = '\n';
-    int rc = ta_atomic_write(&f->af, line, n + 1, G->err);
-    if (!rc) ta_sha256_update(&f->sha, line, n + 1);
+    ta_sbuf_clear(&G->line);
+    int rc = ta_sbuf_puts(&G->line, line) || ta_sbuf_add(&G->line, "\n", 1);
     free(line);
-    if (rc) return fail(G, rc);
+    if (rc) return fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
+    G->has_line = 1;
+    snprintf(G->line_cat, sizeof G->line_cat, "%s", G->item_cat ? G->item_cat : "?");
+    snprintf(G->line_att, sizeof G->line_att, "%s", G->item_att ? G->item_att : "none");
+    return TA_OK;
+}
+
+static int write_line(out_file *f, const char *line, size_t n, const char *cat, const char *att, ta_error *err) {
+    int rc = ta_atomic_write(&f->af, line, n, err);
+    if (rc) return rc;
+    ta_sha256_update(&f->sha, line, n);
     f->lines++;
-    f->chars += n + 1;
-    count(f, G->item_cat ? G->item_cat : "?", G->item_att ? G->item_att : "none");
+    f->chars += n;
+    count(f, cat, att);
     return TA_OK;
 }
 
@@ -540,6 +565,8 @@ static void begin_item(gen *G, const char *file, size_t idx) {
     for (const char *p = file; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
     ta_rng_seed(&G->rng, G->seed * 0x9E3779B97F4A7C15ull ^ h ^ ((uint64_t)idx * 0xD1B54A32D192ED03ull));
     G->item_cat = G->item_att = NULL;
+    G->rc = 0;
+    G->has_line = 0;
     pick_today(G);
     setv(G, "today", G->today);
     setv(G, "p", S(G, "person")); /* a default person; harm records pick their own */
@@ -566,7 +593,8 @@ static const char *refusal(gen *G, int cat, const char *need) {
         boundary = S(G, "ref.boundary");
     }
     const char *reason = Sf(G, "ref.reason.%s", c);
-    const char *alt1 = Sf(G, "ref.alt.%s", c), *alt2 = alt1;
+    const char *own = getv(G, "rec_alt");
+    const char *alt1 = own[0] ? own : Sf(G, "ref.alt.%s", c), *alt2 = alt1;
     for (int k = 0; k < 8 && !strcmp(alt1, alt2); k++) alt2 = Sf(G, "ref.alt.%s", c);
     setv(G, "alt1", alt1);
     setv(G, "alt2", alt2);
@@ -623,6 +651,7 @@ static void harm_pick(gen *G, int cat, harm *h) {
     h->soft = rec_field(G, h->rec, "soft");
     h->need = assistant_field(G, h->rec, "need");
     h->twin = rec_field(G, h->rec, "twin");
+    setv(G, "rec_alt", ta_gram_rec_get(h->rec, "alt") ? assistant_field(G, h->rec, "alt") : "");
 }
 
 /* A request sentence for phrase req; binds req/title/when; due gets the date
@@ -707,14 +736,28 @@ static json_t *pref_obj(gen *G, const ta_conversation *prompt, const ta_conversa
 }
 
 static void add_system(gen *G, ta_conversation *c) {
-    char *sp;
-    if (G->rc) return;
-    if (ta_system_prompt_render(G->system_template, G->today, &sp, G->err)) {
-        fail(G, G->err->code);
-        return;
-    }
-    say(G, c, TA_ROLE_SYSTEM, sp);
-    free(sp);
+    const char *sp = system_prompt(G);
+    if (sp) say(G, c, TA_ROLE_SYSTEM, sp);
+}
+
+/* The three conversations of a preference pair. */
+typedef struct pair {
+    ta_conversation P, C, R; /* prompt, chosen, rejected */
+} pair;
+
+static void pair_init(gen *G, pair *pr, const char *cat, const char *att) {
+    ta_conv_init(&pr->P);
+    ta_conv_init(&pr->C);
+    ta_conv_init(&pr->R);
+    G->item_cat = cat;
+    G->item_att = att;
+}
+
+static void pair_emit(gen *G, out_file *f, pair *pr, const char *expect, size_t idx) {
+    emit(G, f, pref_obj(G, &pr->P, &pr->C, &pr->R, expect, item_id(G, "pref", idx)));
+    ta_conv_release(&pr->P);
+    ta_conv_release(&pr->C);
+    ta_conv_release(&pr->R);
 }
 
 static int pick_att(gen *G, const int *allowed, int n) { return allowed[below(G, (uint64_t)n)]; }
@@ -726,12 +769,9 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
     harm h;
     harm_pick(G, pick_cat(G, 0), &h);
     if (att == A_INDIRECT && h.cat == C_SELF_HARM) att = A_DIRECT; /* the caring answer needs the person's own words */
-    G->item_cat = ta_datagen_categories[h.cat];
-    G->item_att = ta_datagen_attacks[att];
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
+    pair pr;
+    pair_init(G, &pr, ta_datagen_categories[h.cat], ta_datagen_attacks[att]);
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
     char due[11] = "";
     if (att == A_INDIRECT) {
         sess s;
@@ -754,34 +794,31 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
             json_decref(res);
         }
         setv(G, "inj_id", afmt(G, "%lld", (long long)inj_id));
-        if (!G->rc && ta_conv_append(&P, &s.c, G->err)) fail(G, G->err->code);
+        if (!G->rc && ta_conv_append(P, &s.c, G->err)) fail(G, G->err->code);
         setv(G, "bact", Sf(G, "ref.boundary.act.%s", ta_datagen_categories[h.cat]));
-        say(G, &C, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
-        comply_call(G, &R, h.req, NULL);
+        say(G, C, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
+        comply_call(G, R, h.req, NULL);
         sess_close(&s);
     } else {
-        add_system(G, &P);
+        add_system(G, P);
         const char *msg = deliver(G, att == A_REFRAME ? A_DIRECT : att, &h, "ask.task", due);
-        say(G, &P, TA_ROLE_USER, msg);
+        say(G, P, TA_ROLE_USER, msg);
         if (att == A_REFRAME) {
-            say(G, &P, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
+            say(G, P, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
             setv(G, "soft", h.soft);
             ta_gram_vars_clear_used(&G->v);
-            say(G, &P, TA_ROLE_USER, S(G, "atk.reframe"));
+            say(G, P, TA_ROLE_USER, S(G, "atk.reframe"));
             int used_soft = ta_gram_vars_used(&G->v, "soft");
             const char *r2 = refusal(G, h.cat, h.need);
-            for (int k = 0; k < 4 && P.n >= 2 && !strcmp(r2, P.msgs[P.n - 2].content); k++) r2 = refusal(G, h.cat, h.need);
-            say(G, &C, TA_ROLE_ASSISTANT, r2);
-            comply_call(G, &R, used_soft ? h.soft : h.req, due);
+            for (int k = 0; k < 4 && P->n >= 2 && !strcmp(r2, P->msgs[P->n - 2].content); k++) r2 = refusal(G, h.cat, h.need);
+            say(G, C, TA_ROLE_ASSISTANT, r2);
+            comply_call(G, R, used_soft ? h.soft : h.req, due);
         } else {
-            say(G, &C, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
-            comply_call(G, &R, h.req, due);
+            say(G, C, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
+            comply_call(G, R, h.req, due);
         }
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, "refuse", item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, "refuse", idx);
 }
 
 /* A legitimate look-alike: a contrast twin of a harm record or a lookalike record. */
@@ -801,13 +838,10 @@ static const char *lookalike_phrase(gen *G, int *near) {
 }
 
 static void pref_benign(gen *G, out_file *f, size_t idx) {
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
-    add_system(G, &P);
-    G->item_cat = "benign";
-    G->item_att = "none";
+    pair pr;
+    pair_init(G, &pr, "benign", "none");
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
+    add_system(G, P);
     const char *expect = "comply";
     rec_list *al = &G->ambig[G->split];
     if (al->n && chance(G, 0.25)) {
@@ -816,63 +850,54 @@ static void pref_benign(gen *G, out_file *f, size_t idx) {
         const char *req = rec_field(G, r, "req");
         char due[11];
         make_ask(G, req, "ask.task", 0.0, due);
-        say(G, &P, TA_ROLE_USER, S(G, "benign.frame"));
-        say(G, &C, TA_ROLE_ASSISTANT, assistant_field(G, r, "q"));
+        say(G, P, TA_ROLE_USER, S(G, "benign.frame"));
+        say(G, C, TA_ROLE_ASSISTANT, assistant_field(G, r, "q"));
         int near = cat_index(rec_field(G, r, "near"));
-        if (chance(G, 0.5)) comply_call(G, &R, req, NULL);
-        else say(G, &R, TA_ROLE_ASSISTANT, refusal(G, near < 0 ? 0 : near, S(G, "ref.need.generic")));
+        if (chance(G, 0.5)) comply_call(G, R, req, NULL);
+        else say(G, R, TA_ROLE_ASSISTANT, refusal(G, near < 0 ? 0 : near, S(G, "ref.need.generic")));
         expect = "clarify";
     } else {
         int near;
         const char *phrase = lookalike_phrase(G, &near);
         char due[11];
         make_ask(G, phrase, "ask.task", 0.4, due);
-        say(G, &P, TA_ROLE_USER, S(G, "benign.frame"));
-        comply_call(G, &C, phrase, due);
-        say(G, &R, TA_ROLE_ASSISTANT, refusal(G, near, S(G, "ref.need.generic")));
+        say(G, P, TA_ROLE_USER, S(G, "benign.frame"));
+        comply_call(G, C, phrase, due);
+        say(G, R, TA_ROLE_ASSISTANT, refusal(G, near, S(G, "ref.need.generic")));
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, expect, item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, expect, idx);
 }
 
 /* Capability pairs keep task skill during DPO: chosen is the right call,
  * rejected a plausible mistake (wrong date, dropped priority) or a false refusal. */
 static void pref_capability(gen *G, out_file *f, size_t idx) {
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
-    add_system(G, &P);
-    G->item_cat = "capability";
-    G->item_att = "none";
+    pair pr;
+    pair_init(G, &pr, "capability", "none");
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
+    add_system(G, P);
     const char *task = S(G, "task.phrase");
     setv(G, "task", task);
     char due[11];
     pick_when(G, due);
     const char *prio = maybe_prio(G);
     ta_gram_vars_clear_used(&G->v);
-    say(G, &P, TA_ROLE_USER, cap(G, S(G, "user.create")));
+    say(G, P, TA_ROLE_USER, cap(G, S(G, "user.create")));
     if (!ta_gram_vars_used(&G->v, "when")) due[0] = 0;
     if (!ta_gram_vars_used(&G->v, "prio")) prio = NULL;
     const char *title = cap(G, task);
-    tool_msg(G, &C, "create_task", create_args(title, due, prio));
+    tool_msg(G, C, "create_task", create_args(title, due, prio));
     int mode = (int)below(G, 3);
     if (mode == 0 && due[0]) {
         char wrong[11];
         int off = chance(G, 0.5) ? 1 : -1;
         if (ta_date_add_days(due, off * (1 + (int)below(G, 2)), wrong, G->err)) fail(G, G->err->code);
-        tool_msg(G, &R, "create_task", create_args(title, wrong, prio));
+        tool_msg(G, R, "create_task", create_args(title, wrong, prio));
     } else if (mode == 1 && prio) {
-        tool_msg(G, &R, "create_task", create_args(title, due, NULL));
+        tool_msg(G, R, "create_task", create_args(title, due, NULL));
     } else {
-        say(G, &R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
+        say(G, R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, "comply", item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, "comply", idx);
 }
 
 static void gen_pref(gen *G, out_file *f, size_t idx) {
@@ -1593,7 +1618,7 @@ static const char *const known_vars[] = {
     "tag", "desc", "time", "list", "n_txt", "due_txt", "prio_txt", "change", "sub_txt", "remind_txt", "error", "fix",
     "bad_date", "p", "req", "soft", "need", "ask", "ask_lc", "obf", "code", "bact", "alt1", "alt2", "ack",
     "boundary", "reason", "alts", "invite", "inj_id", "q", "q_lc", "topic", "a", "b", "c", "date2", "wd2", "gift",
-    "name", "doc", "event", NULL};
+    "name", "doc", "event", "rec_alt", NULL};
 
 static int load(gen *G, const char *data_dir) {
     ta_grammar_init(&G->g);
@@ -1725,6 +1750,63 @@ static int write_manifest(gen *G, const ta_datagen_opts *o, out_file *files, siz
     return rc;
 }
 
+#define MAX_WORKERS 64
+#define BLOCK 512
+
+typedef struct item_out {
+    char *line; /* malloc'd, NULL when the item wrote nothing */
+    size_t len;
+    char cat[40], att[40];
+    int rc;
+    char msg[TA_ERROR_MSG_MAX + 64];
+} item_out;
+
+/* Generates the n items of one file, BLOCK at a time: items in parallel (each
+ * depends only on its own seed), then written in order, so the bytes do not
+ * depend on the thread count. */
+static int gen_file(gen **workers, int n_workers, const file_plan *pl, size_t n, out_file *f, ta_error *err) {
+    item_out *res = calloc(BLOCK, sizeof *res);
+    if (!res) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    int rc = TA_OK;
+    for (size_t start = 0; start < n && !rc; start += BLOCK) {
+        size_t m = n - start < BLOCK ? n - start : BLOCK;
+#pragma omp parallel num_threads(n_workers)
+        {
+            gen *W = workers[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 8)
+            for (size_t k = 0; k < m; k++) {
+                item_out *r = &res[k];
+                memset(r, 0, sizeof *r);
+                W->split = pl->split;
+                begin_item(W, pl->name, start + k);
+                pl->fn(W, f, start + k);
+                r->rc = W->rc;
+                if (W->rc) snprintf(r->msg, sizeof r->msg, "item %zu: %s", start + k, W->err->msg);
+                else if (W->has_line) {
+                    r->line = malloc(W->line.len);
+                    if (!r->line) {
+                        r->rc = TA_ENOMEM;
+                        snprintf(r->msg, sizeof r->msg, "out of memory");
+                    } else {
+                        memcpy(r->line, W->line.s, W->line.len);
+                        r->len = W->line.len;
+                        memcpy(r->cat, W->line_cat, sizeof r->cat);
+                        memcpy(r->att, W->line_att, sizeof r->att);
+                    }
+                }
+            }
+        }
+        for (size_t k = 0; k < m; k++) {
+            if (!rc && res[k].rc) rc = ta_error_set(err, res[k].rc, "%s", res[k].msg);
+            if (!rc && res[k].line) rc = write_line(f, res[k].line, res[k].len, res[k].cat, res[k].att, err);
+            free(res[k].line);
+            res[k].line = NULL;
+        }
+    }
+    free(res);
+    return rc;
+}
+
 int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err) {
     gen *G = calloc(1, sizeof *G);
     if (!G) return ta_error_set(err, TA_ENOMEM, "out of memory");
@@ -1736,6 +1818,22 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
     memset(files, 0, sizeof files);
     memset(st, 0, sizeof *st);
     int rc = load(G, o->data_dir);
+    /* workers share the (read-only) grammar and record lists; each has its own
+     * scratch, variables, RNG and error */
+    int n_workers = omp_get_max_threads();
+    if (n_workers < 1) n_workers = 1;
+    if (n_workers > MAX_WORKERS) n_workers = MAX_WORKERS;
+    gen *workers[MAX_WORKERS] = {0};
+    for (int w = 0; w < n_workers && !rc; w++) {
+        if (!(workers[w] = malloc(sizeof *G))) {
+            rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+            break;
+        }
+        *workers[w] = *G;
+        workers[w]->err = &workers[w]->own_err;
+        ta_arena_init(&workers[w]->arena, 1 << 16);
+        ta_sbuf_init(&workers[w]->line);
+    }
     char path[4096];
     if (!rc) rc = ta_mkdir_p(o->out_dir, err);
     if (!rc && !(rc = ta_path_join(path, sizeof path, o->out_dir, "suites", err))) rc = ta_mkdir_p(path, err);
@@ -1747,14 +1845,9 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
         if ((rc = ta_path_join(path, sizeof path, o->out_dir, f->name, err))) break;
         if ((rc = ta_atomic_open(&f->af, path, err))) break;
         f->open = 1;
-        G->split = plans[i].split;
         double t0 = ta_now();
         size_t n = scaled(&plans[i], o->scale);
-        for (size_t k = 0; k < n && !rc; k++) {
-            begin_item(G, f->name, k);
-            plans[i].fn(G, f, k);
-            rc = G->rc;
-        }
+        rc = gen_file(workers, n_workers, &plans[i], n, f, err);
         if (rc) {
             ta_error_prefix(err, "generating %s", f->name);
             break;
@@ -1777,8 +1870,17 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
     }
     if (!rc) rc = write_manifest(G, o, files, N_PLANS, st);
     for (size_t i = 0; i < N_PLANS; i++) json_decref(files[i].counts);
+    for (int w = 0; w < n_workers; w++) {
+        if (!workers[w]) continue;
+        ta_arena_release(&workers[w]->arena);
+        ta_sbuf_release(&workers[w]->line);
+        for (int d = 0; d < N_DAYS; d++) free(workers[w]->sys_cache[d]);
+        free(workers[w]);
+    }
     ta_grammar_release(&G->g);
     ta_arena_release(&G->arena);
+    ta_sbuf_release(&G->line);
+    for (int d = 0; d < N_DAYS; d++) free(G->sys_cache[d]);
     free(G);
     return rc;
 }

@@ -77,7 +77,8 @@ int ta_reldate_resolve(const char *today, const ta_reldate *rd, char out[11], ta
         char buf[11];
         memcpy(buf, today, 11);
         for (int d = 31; d >= 28; d--) {
-            snprintf(buf + 8, 3, "%02d", d);
+            buf[8] = (char)('0' + d / 10);
+            buf[9] = (char)('0' + d % 10);
             if (ta_date_valid(buf)) {
                 memcpy(out, buf, 11);
                 return TA_OK;

@@ -8,7 +8,8 @@
 
 struct ta_store {
     sqlite3 *db;
-    char now[32]; /* fixed clock, "" = wall clock */
+    char now[32];     /* fixed clock, "" = wall clock */
+    json_t *schemas;  /* the dispatcher's parsed tool schemas (owned) */
 };
 
 /* Migrations: entry i brings the schema from version i to i + 1. Each runs in
@@ -106,23 +107,34 @@ static int user_version(ta_store *s, int *v, ta_error *err) {
     return TA_OK;
 }
 
+/* Applies pending migrations. The version is read again inside each write
+ * transaction, so two processes opening a new file at once do not both run
+ * the same migration: the second waits for the lock, then sees it done. */
 static int migrate(ta_store *s, const char *path, ta_error *err) {
-    int v = 0, rc;
-    if ((rc = user_version(s, &v, err))) return rc;
-    if (v > (int)N_MIGRATIONS)
-        return ta_error_set(err, TA_EFORMAT, "'%s': schema version %d is newer than this build knows (%d)", path, v,
-                            (int)N_MIGRATIONS);
-    for (int i = v; i < (int)N_MIGRATIONS; i++) {
-        if ((rc = ta_store_begin(s, err))) return rc;
+    for (;;) {
+        int v = 0, rc;
+        if ((rc = user_version(s, &v, err))) return rc;
+        if (v > (int)N_MIGRATIONS)
+            return ta_error_set(err, TA_EFORMAT, "'%s': schema version %d is newer than this build knows (%d)", path, v,
+                                (int)N_MIGRATIONS);
+        if (v == (int)N_MIGRATIONS) return TA_OK;
+        if ((rc = ta_store_begin(s, err))) return ta_error_prefix(err, "'%s'", path);
+        if ((rc = user_version(s, &v, err))) {
+            ta_store_rollback(s);
+            return rc;
+        }
+        if (v >= (int)N_MIGRATIONS) { /* someone else migrated meanwhile */
+            ta_store_rollback(s);
+            continue;
+        }
         char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1); /* a constant, not user input */
-        if ((rc = exec_sql(s, migrations[i], "migration", err)) || (rc = exec_sql(s, bump, "migration", err)) ||
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1); /* a constant, not user input */
+        if ((rc = exec_sql(s, migrations[v], "migration", err)) || (rc = exec_sql(s, bump, "migration", err)) ||
             (rc = ta_store_commit(s, err))) {
             ta_store_rollback(s);
-            return ta_error_prefix(err, "'%s': migration to schema version %d", path, i + 1);
+            return ta_error_prefix(err, "'%s': migration to schema version %d", path, v + 1);
         }
     }
-    return TA_OK;
 }
 
 int ta_store_open(ta_store **out, const char *path, ta_error *err) {
@@ -154,11 +166,18 @@ fail:
 
 void ta_store_close(ta_store *s) {
     if (!s) return;
+    json_decref(s->schemas);
     sqlite3_close(s->db);
     free(s);
 }
 
 struct sqlite3 *ta_store_db(ta_store *s) { return s->db; }
+
+json_t *ta_store_schemas(ta_store *s) { return s->schemas; }
+void ta_store_set_schemas(ta_store *s, json_t *schemas) {
+    json_decref(s->schemas);
+    s->schemas = schemas;
+}
 
 int ta_store_schema_version(ta_store *s) {
     int v = -1;
@@ -436,29 +455,52 @@ static int collect_tasks(ta_store *s, sqlite3_stmt *st, json_t **out, ta_error *
     return TA_OK;
 }
 
-int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_error *err) {
-    static const ta_task_filter none = {0};
-    if (!f) f = &none;
-    sqlite3_stmt *st;
-    /* One fixed statement: each filter is "?N IS NULL OR ...", values bound. */
-    int rc = prepare(s,
-                     "SELECT " TASK_COLS " FROM tasks t WHERE (?1 IS NULL OR t.status = ?1)"
-                     " AND (?2 IS NULL OR t.priority = ?2)"
-                     " AND (?3 IS NULL OR (t.due_date IS NOT NULL AND t.due_date < ?3))"
-                     " AND (?4 IS NULL OR t.due_date = ?4)"
-                     " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ?5))"
-                     " AND (?6 IS NULL OR t.project = ?6 COLLATE NOCASE)"
-                     " ORDER BY t.id LIMIT ?7",
-                     &st, err);
-    if (rc) return rc;
+/* One fixed WHERE clause for listing and counting: each filter is
+ * "?N IS NULL OR ...", values bound by bind_filter. */
+#define TASK_WHERE                                                                                                 \
+    " WHERE (?1 IS NULL OR t.status = ?1)"                                                                         \
+    " AND (?2 IS NULL OR t.priority = ?2)"                                                                         \
+    " AND (?3 IS NULL OR (t.due_date IS NOT NULL AND t.due_date < ?3))"                                            \
+    " AND (?4 IS NULL OR t.due_date = ?4)"                                                                         \
+    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ?5))"                \
+    " AND (?6 IS NULL OR t.project = ?6 COLLATE NOCASE)"
+
+static const ta_task_filter no_filter = {0};
+
+static void bind_filter(sqlite3_stmt *st, const ta_task_filter *f) {
     bind_text(st, 1, f->status && strcmp(f->status, "all") ? f->status : NULL);
     bind_text(st, 2, f->priority);
     bind_text(st, 3, f->due_before);
     bind_text(st, 4, f->due_on);
     bind_text(st, 5, f->tag);
     bind_text(st, 6, f->project);
+}
+
+int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_error *err) {
+    if (!f) f = &no_filter;
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT " TASK_COLS " FROM tasks t" TASK_WHERE " ORDER BY t.id LIMIT ?7", &st, err);
+    if (rc) return rc;
+    bind_filter(st, f);
     sqlite3_bind_int64(st, 7, f->limit ? (int64_t)f->limit : -1);
     return collect_tasks(s, st, out, err);
+}
+
+int ta_store_task_count(ta_store *s, const ta_task_filter *f, int64_t *n, ta_error *err) {
+    if (!f) f = &no_filter;
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT count(*) FROM tasks t" TASK_WHERE, &st, err);
+    if (rc) return rc;
+    bind_filter(st, f);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = TA_OK;
+    } else {
+        rc = db_fail(s, rc, "count tasks", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ---- reminders ---- */

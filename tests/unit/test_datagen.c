@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "align/judge.h"
+#include "align/suite.h"
 #include "core/file.h"
 #include "core/json.h"
 #include "harness.h"
@@ -199,6 +200,44 @@ TEST(composed_refusals_pass_the_judge) {
             if (!strcmp(ta_datagen_categories[c], "self_harm")) CHECK_MSG(jr.crisis_resources && strstr(r, "988"), "no 988: %s", r);
             free(r);
         }
+}
+
+/* The judge reads the generator's clarifying answers (ambiguous requests, a
+ * missing task id, delete confirmation) as clarifications. */
+TEST(clarifying_answers_read_as_clarify_to_the_judge) {
+    ta_grammar g;
+    ta_grammar_init(&g);
+    ta_error err = {0};
+    CHECK_OK(ta_grammar_load_embedded(&g, &err), err);
+    ta_arena a;
+    ta_arena_init(&a, 1 << 14);
+    const char *texts[256];
+    size_t n = 0;
+    const char *syms[] = {"ans.clarify_task", "ans.confirm_delete"};
+    for (size_t k = 0; k < 2; k++) {
+        const ta_gram_sym *s = ta_grammar_sym(&g, syms[k]);
+        CHECK(s != NULL);
+        for (size_t i = 0; s && i < s->n && n < 256; i++) texts[n++] = s->alts[i].text;
+    }
+    for (size_t i = 0; i < g.n_recs && n < 256; i++)
+        if (!strcmp(g.recs[i].kind, "ambig")) texts[n++] = ta_gram_rec_get(&g.recs[i], "q");
+    CHECK(n > 10);
+    for (size_t i = 0; i < n; i++) {
+        ta_gram_vars v;
+        ta_gram_vars_init(&v, &a);
+        ta_gram_vars_set(&v, "id", "3");
+        ta_gram_vars_set(&v, "p", "Sam");
+        ta_rng r;
+        ta_rng_seed(&r, i);
+        const char *out = "";
+        CHECK_OK(ta_gram_str(&g, texts[i], &v, TA_SPLIT_TEST, &r, &out, &err), err);
+        ta_judge_input in = {.text = out, .harmful = 0};
+        ta_judge_result jr;
+        ta_judge_turn(&in, &jr);
+        CHECK_MSG(jr.label == TA_LABEL_CLARIFY, "judge says %s (%s): %s", ta_label_name(jr.label), jr.reason, out);
+    }
+    ta_arena_release(&a);
+    ta_grammar_release(&g);
 }
 
 static int gen_into(const char *dir, uint64_t seed, ta_datagen_stats *st) {
@@ -396,6 +435,31 @@ TEST(tool_results_match_the_store) {
     free(buf);
 }
 
+/* The evaluator's suite loader reads every generated suite (all six at once:
+ * ids are unique across files too). */
+TEST(suites_load_in_the_evaluator) {
+    ta_suite su;
+    ta_suite_init(&su);
+    size_t want = 0;
+    for (size_t i = 0; i < st1.n_files; i++) {
+        if (strncmp(st1.files[i].name, "suites/", 7)) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir1, st1.files[i].name);
+        ta_error err = {0};
+        CHECK_OK(ta_suite_load(&su, path, &err), err);
+        want += st1.files[i].lines;
+    }
+    CHECK(su.n == want && want > 100);
+    size_t multi = 0, stored = 0;
+    for (size_t i = 0; i < su.n; i++) {
+        multi += su.items[i].n_turns > 1;
+        stored += su.items[i].store != NULL;
+        CHECK(ta_suite_turn_expect(&su.items[i], su.items[i].n_turns - 1) != NULL);
+    }
+    CHECK(multi > 10 && stored > 10);
+    ta_suite_release(&su);
+}
+
 typedef struct probs {
     size_t line[64];
     char msg[64][256];
@@ -486,10 +550,12 @@ int main(void) {
     RUN(obfuscations);
     RUN(refusal_banks_match_cue_lexicon);
     RUN(composed_refusals_pass_the_judge);
+    RUN(clarifying_answers_read_as_clarify_to_the_judge);
     RUN(generation_is_deterministic);
     RUN(generated_files_pass_the_checker);
     RUN(heldout_items_never_reach_train_or_dev);
     RUN(tool_results_match_the_store);
+    RUN(suites_load_in_the_evaluator);
     RUN(checker_reports_seeded_bad_lines);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

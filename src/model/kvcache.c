@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 #include "kernels/embed.h"
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/swiglu.h"
@@ -200,13 +201,13 @@ typedef struct {
  * scheduler time slice whenever a thread is parked, which on a busy machine
  * dominates a decode step. */
 #define MAX_JOBS 3
-/* Parallelise a decode-step loop only above this many multiply-adds. A
- * barrier costs ~1 us on an idle machine but a whole scheduler time slice (ms)
- * when the other thread is parked, as on the shared 2-core machine this was
- * tuned on (model-10m at 2 threads: 4 tok/s with every product parallel, 17
- * with this threshold; 1 thread: 37). Models with hidden size >= 1024 stay
- * fully parallel. */
-#define PAR_MIN_WORK (1u << 20)
+/* Parallelise a decode-step loop only above this many multiply-adds (floats
+ * of weights streamed): the reason of kernels/parallel.h, but a decode step
+ * has ~50 dependent loops of ~1 ms work in all, so the bar is 4x higher
+ * (model-10m at 2 threads on the shared machine: 4 tok/s with every product
+ * parallel, 17 with this bar; 1 thread: 37). Models with hidden size >= 1024
+ * stay fully parallel. */
+#define PAR_MIN_WORK (4 * TA_PAR_MIN)
 static void skinny_multi(const skinny_job *jobs, size_t n_jobs, const float *x, size_t B, size_t K) {
     size_t start[MAX_JOBS + 1] = {0}, work = 0;
     for (size_t i = 0; i < n_jobs; i++) {

@@ -20,7 +20,7 @@ if [ "${TA_DEMO_FAST:-0}" = 1 ]; then
     SCALE=small
     BASE_STEPS="--max-steps 6"; SFT_STEPS="--max-steps 4"; DPO_STEPS="--max-steps 3"; VOCAB=1024
 else
-    BASE_STEPS="--epochs 1"; SFT_STEPS="--epochs 2"; DPO_STEPS="--epochs 1"; VOCAB=4096
+    BASE_STEPS="--epochs 1"; SFT_STEPS="--epochs 1"; DPO_STEPS="--epochs 1"; VOCAB=4096
 fi
 SYS=data/demo/system_prompt.txt
 D=$OUT/data
@@ -46,7 +46,7 @@ stage "3/8 base model from scratch on general + safety data"
     --max-length 512 --seed "$SEED" --threads "$T" --log-every 10
 
 EVAL=(--suite "$D/suites/redteam_test.jsonl" --suite "$D/suites/benign_test.jsonl" --suite "$D/suites/capability_test.jsonl"
-      --system "$SYS" --max-tokens 96 --threads "$T")
+      --system "$SYS" --max-tokens 96 --max-steps 3 --workers "$(nproc)" --threads 1)
 
 stage "4/8 red-team the base model"
 "$TA" eval --model "$M/base" "${EVAL[@]}" --out "$R/base" > "$R/base.txt"

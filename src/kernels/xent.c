@@ -1,18 +1,23 @@
 #include "kernels/xent.h"
+#include "kernels/parallel.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "kernels/fastmath.h"
+
 void ta_logsoftmax_gather_forward(float *lp, float *lse, float *mean_logit, const float *logits,
                                   const int32_t *target, size_t N, size_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 16384)
+#pragma omp parallel for schedule(static) if (N * V > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         const float *row = logits + n * V;
         float m = row[0];
+#pragma omp simd reduction(max : m)
         for (size_t i = 1; i < V; i++) m = row[i] > m ? row[i] : m;
         float sum = 0.0f, tot = 0.0f;
+#pragma omp simd reduction(+ : sum, tot)
         for (size_t i = 0; i < V; i++) {
-            sum += expf(row[i] - m);
+            sum += ta_expf(row[i] - m);
             tot += row[i];
         }
         float l = m + logf(sum);
@@ -24,7 +29,7 @@ void ta_logsoftmax_gather_forward(float *lp, float *lse, float *mean_logit, cons
 
 void ta_logsoftmax_gather_backward(float *dlogits, const float *logits, const float *lse, const int32_t *target,
                                    const float *dlp, size_t N, size_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 16384)
+#pragma omp parallel for schedule(static) if (N * V > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         float *d = dlogits + n * V;
         const float *row = logits + n * V;
@@ -33,7 +38,8 @@ void ta_logsoftmax_gather_backward(float *dlogits, const float *logits, const fl
             continue;
         }
         float g = dlp[n], l = lse[n];
-        for (size_t i = 0; i < V; i++) d[i] = -g * expf(row[i] - l);
+#pragma omp simd
+        for (size_t i = 0; i < V; i++) d[i] = -g * ta_expf(row[i] - l);
         d[target[n]] += g;
     }
 }

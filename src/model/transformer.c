@@ -121,6 +121,11 @@ int ta_acts_plan(ta_acts **out, const ta_config *cfg, size_t B, size_t T, ta_err
     size_t maxdim = B * T > cfg->vocab_size ? B * T : cfg->vocab_size;
     if (B > (1u << 20) || T > (1u << 20) || maxdim > 0x7fffffffu / 4)
         return ta_error_set(err, TA_ERANGE, "activation plan: batch %zu x %zu is too large", B, T);
+    if (cfg->sliding_window && T > cfg->sliding_window)
+        return ta_error_set(err, TA_EUNSUPPORTED,
+                            "activation plan: sequence length %zu exceeds sliding_window %zu (sliding-window "
+                            "attention is not implemented; within the window it equals full causal attention)",
+                            T, cfg->sliding_window);
     ta_acts *a = calloc(1, sizeof *a);
     if (!a) return ta_error_set(err, TA_ENOMEM, "out of memory planning activations");
     a->cfg = *cfg;

@@ -130,27 +130,22 @@ static const char *getv(gen *G, const char *k) {
     return s ? s : "";
 }
 
-/* Expands template text (tidied). */
-static const char *X(gen *G, const char *tmpl) {
+/* Expands symbol `sym` (or, when sym is NULL, template text `tmpl`) into a
+ * tidied string; "" after a failure, which stays in G->rc. */
+static const char *expand_or_fail(gen *G, const char *sym, const char *tmpl) {
     if (G->rc) return "";
     const char *out;
-    if (ta_gram_str(&G->g, tmpl, &G->v, G->split, &G->rng, &out, G->err)) {
+    int rc = sym ? ta_gram_sym_str(&G->g, sym, &G->v, G->split, &G->rng, &out, G->err)
+                 : ta_gram_str(&G->g, tmpl, &G->v, G->split, &G->rng, &out, G->err);
+    if (rc) {
         fail(G, G->err->code);
         return "";
     }
     return out;
 }
 
-/* Expands one alternative of a symbol. */
-static const char *S(gen *G, const char *sym) {
-    if (G->rc) return "";
-    const char *out;
-    if (ta_gram_sym_str(&G->g, sym, &G->v, G->split, &G->rng, &out, G->err)) {
-        fail(G, G->err->code);
-        return "";
-    }
-    return out;
-}
+static const char *X(gen *G, const char *tmpl) { return expand_or_fail(G, NULL, tmpl); }
+static const char *S(gen *G, const char *sym) { return expand_or_fail(G, sym, NULL); }
 
 static const char *Sf(gen *G, const char *fmt, const char *a) {
     char name[128];
@@ -745,6 +740,26 @@ static void add_system(gen *G, ta_conversation *c) {
     if (sp) say(G, c, TA_ROLE_SYSTEM, sp);
 }
 
+/* The three conversations of a preference pair. */
+typedef struct pair {
+    ta_conversation P, C, R; /* prompt, chosen, rejected */
+} pair;
+
+static void pair_init(gen *G, pair *pr, const char *cat, const char *att) {
+    ta_conv_init(&pr->P);
+    ta_conv_init(&pr->C);
+    ta_conv_init(&pr->R);
+    G->item_cat = cat;
+    G->item_att = att;
+}
+
+static void pair_emit(gen *G, out_file *f, pair *pr, const char *expect, size_t idx) {
+    emit(G, f, pref_obj(G, &pr->P, &pr->C, &pr->R, expect, item_id(G, "pref", idx)));
+    ta_conv_release(&pr->P);
+    ta_conv_release(&pr->C);
+    ta_conv_release(&pr->R);
+}
+
 static int pick_att(gen *G, const int *allowed, int n) { return allowed[below(G, (uint64_t)n)]; }
 
 /* One harmful preference pair (train/dev families only). */
@@ -754,12 +769,9 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
     harm h;
     harm_pick(G, pick_cat(G, 0), &h);
     if (att == A_INDIRECT && h.cat == C_SELF_HARM) att = A_DIRECT; /* the caring answer needs the person's own words */
-    G->item_cat = ta_datagen_categories[h.cat];
-    G->item_att = ta_datagen_attacks[att];
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
+    pair pr;
+    pair_init(G, &pr, ta_datagen_categories[h.cat], ta_datagen_attacks[att]);
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
     char due[11] = "";
     if (att == A_INDIRECT) {
         sess s;
@@ -782,34 +794,31 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
             json_decref(res);
         }
         setv(G, "inj_id", afmt(G, "%lld", (long long)inj_id));
-        if (!G->rc && ta_conv_append(&P, &s.c, G->err)) fail(G, G->err->code);
+        if (!G->rc && ta_conv_append(P, &s.c, G->err)) fail(G, G->err->code);
         setv(G, "bact", Sf(G, "ref.boundary.act.%s", ta_datagen_categories[h.cat]));
-        say(G, &C, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
-        comply_call(G, &R, h.req, NULL);
+        say(G, C, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
+        comply_call(G, R, h.req, NULL);
         sess_close(&s);
     } else {
-        add_system(G, &P);
+        add_system(G, P);
         const char *msg = deliver(G, att == A_REFRAME ? A_DIRECT : att, &h, "ask.task", due);
-        say(G, &P, TA_ROLE_USER, msg);
+        say(G, P, TA_ROLE_USER, msg);
         if (att == A_REFRAME) {
-            say(G, &P, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
+            say(G, P, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
             setv(G, "soft", h.soft);
             ta_gram_vars_clear_used(&G->v);
-            say(G, &P, TA_ROLE_USER, S(G, "atk.reframe"));
+            say(G, P, TA_ROLE_USER, S(G, "atk.reframe"));
             int used_soft = ta_gram_vars_used(&G->v, "soft");
             const char *r2 = refusal(G, h.cat, h.need);
-            for (int k = 0; k < 4 && P.n >= 2 && !strcmp(r2, P.msgs[P.n - 2].content); k++) r2 = refusal(G, h.cat, h.need);
-            say(G, &C, TA_ROLE_ASSISTANT, r2);
-            comply_call(G, &R, used_soft ? h.soft : h.req, due);
+            for (int k = 0; k < 4 && P->n >= 2 && !strcmp(r2, P->msgs[P->n - 2].content); k++) r2 = refusal(G, h.cat, h.need);
+            say(G, C, TA_ROLE_ASSISTANT, r2);
+            comply_call(G, R, used_soft ? h.soft : h.req, due);
         } else {
-            say(G, &C, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
-            comply_call(G, &R, h.req, due);
+            say(G, C, TA_ROLE_ASSISTANT, refusal(G, h.cat, h.need));
+            comply_call(G, R, h.req, due);
         }
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, "refuse", item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, "refuse", idx);
 }
 
 /* A legitimate look-alike: a contrast twin of a harm record or a lookalike record. */
@@ -829,13 +838,10 @@ static const char *lookalike_phrase(gen *G, int *near) {
 }
 
 static void pref_benign(gen *G, out_file *f, size_t idx) {
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
-    add_system(G, &P);
-    G->item_cat = "benign";
-    G->item_att = "none";
+    pair pr;
+    pair_init(G, &pr, "benign", "none");
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
+    add_system(G, P);
     const char *expect = "comply";
     rec_list *al = &G->ambig[G->split];
     if (al->n && chance(G, 0.25)) {
@@ -844,63 +850,54 @@ static void pref_benign(gen *G, out_file *f, size_t idx) {
         const char *req = rec_field(G, r, "req");
         char due[11];
         make_ask(G, req, "ask.task", 0.0, due);
-        say(G, &P, TA_ROLE_USER, S(G, "benign.frame"));
-        say(G, &C, TA_ROLE_ASSISTANT, assistant_field(G, r, "q"));
+        say(G, P, TA_ROLE_USER, S(G, "benign.frame"));
+        say(G, C, TA_ROLE_ASSISTANT, assistant_field(G, r, "q"));
         int near = cat_index(rec_field(G, r, "near"));
-        if (chance(G, 0.5)) comply_call(G, &R, req, NULL);
-        else say(G, &R, TA_ROLE_ASSISTANT, refusal(G, near < 0 ? 0 : near, S(G, "ref.need.generic")));
+        if (chance(G, 0.5)) comply_call(G, R, req, NULL);
+        else say(G, R, TA_ROLE_ASSISTANT, refusal(G, near < 0 ? 0 : near, S(G, "ref.need.generic")));
         expect = "clarify";
     } else {
         int near;
         const char *phrase = lookalike_phrase(G, &near);
         char due[11];
         make_ask(G, phrase, "ask.task", 0.4, due);
-        say(G, &P, TA_ROLE_USER, S(G, "benign.frame"));
-        comply_call(G, &C, phrase, due);
-        say(G, &R, TA_ROLE_ASSISTANT, refusal(G, near, S(G, "ref.need.generic")));
+        say(G, P, TA_ROLE_USER, S(G, "benign.frame"));
+        comply_call(G, C, phrase, due);
+        say(G, R, TA_ROLE_ASSISTANT, refusal(G, near, S(G, "ref.need.generic")));
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, expect, item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, expect, idx);
 }
 
 /* Capability pairs keep task skill during DPO: chosen is the right call,
  * rejected a plausible mistake (wrong date, dropped priority) or a false refusal. */
 static void pref_capability(gen *G, out_file *f, size_t idx) {
-    ta_conversation P, C, R;
-    ta_conv_init(&P);
-    ta_conv_init(&C);
-    ta_conv_init(&R);
-    add_system(G, &P);
-    G->item_cat = "capability";
-    G->item_att = "none";
+    pair pr;
+    pair_init(G, &pr, "capability", "none");
+    ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
+    add_system(G, P);
     const char *task = S(G, "task.phrase");
     setv(G, "task", task);
     char due[11];
     pick_when(G, due);
     const char *prio = maybe_prio(G);
     ta_gram_vars_clear_used(&G->v);
-    say(G, &P, TA_ROLE_USER, cap(G, S(G, "user.create")));
+    say(G, P, TA_ROLE_USER, cap(G, S(G, "user.create")));
     if (!ta_gram_vars_used(&G->v, "when")) due[0] = 0;
     if (!ta_gram_vars_used(&G->v, "prio")) prio = NULL;
     const char *title = cap(G, task);
-    tool_msg(G, &C, "create_task", create_args(title, due, prio));
+    tool_msg(G, C, "create_task", create_args(title, due, prio));
     int mode = (int)below(G, 3);
     if (mode == 0 && due[0]) {
         char wrong[11];
         int off = chance(G, 0.5) ? 1 : -1;
         if (ta_date_add_days(due, off * (1 + (int)below(G, 2)), wrong, G->err)) fail(G, G->err->code);
-        tool_msg(G, &R, "create_task", create_args(title, wrong, prio));
+        tool_msg(G, R, "create_task", create_args(title, wrong, prio));
     } else if (mode == 1 && prio) {
-        tool_msg(G, &R, "create_task", create_args(title, due, NULL));
+        tool_msg(G, R, "create_task", create_args(title, due, NULL));
     } else {
-        say(G, &R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
+        say(G, R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
     }
-    emit(G, f, pref_obj(G, &P, &C, &R, "comply", item_id(G, "pref", idx)));
-    ta_conv_release(&P);
-    ta_conv_release(&C);
-    ta_conv_release(&R);
+    pair_emit(G, f, &pr, "comply", idx);
 }
 
 static void gen_pref(gen *G, out_file *f, size_t idx) {

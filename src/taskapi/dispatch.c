@@ -250,16 +250,28 @@ static int validate(const char *tool, const json_t *params, const json_t *args, 
     return TA_OK;
 }
 
-int ta_dispatch_validate(const char *name, const json_t *arguments, ta_error *err) {
+/* Finds tool `name` in a parsed tool array and validates args against it. */
+static int validate_in(const json_t *tools, const char *name, const json_t *arguments, ta_error *err) {
     if (!ta_tool_exists(name))
         return ta_error_set(err, TA_EINVAL, "unknown tool '%s'; the tools are create_task, update_task, complete_task,"
                                             " delete_task, list_tasks, create_reminder, create_project, get_calendar",
                             name ? name : "");
-    json_t *params;
-    int rc = ta_tool_schema(name, &params, err);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const json_t *fn = json_object_get(t, "function");
+        const char *n = json_string_value(json_object_get(fn, "name"));
+        if (n && !strcmp(n, name)) return validate(name, json_object_get(fn, "parameters"), arguments, err);
+    }
+    return ta_error_set(err, TA_EINTERNAL, "tool '%s' has no schema in data/tools.json", name);
+}
+
+int ta_dispatch_validate(const char *name, const json_t *arguments, ta_error *err) {
+    json_t *tools;
+    int rc = ta_tools_load(&tools, err);
     if (rc) return rc;
-    rc = validate(name, params, arguments, err);
-    json_decref(params);
+    rc = validate_in(tools, name, arguments, err);
+    json_decref(tools);
     return rc;
 }
 
@@ -349,11 +361,11 @@ static int run_tool(ta_store *s, const char *name, const json_t *args, json_t **
     if (!strcmp(name, "list_tasks")) {
         ta_task_filter f = {.status = arg_str(args, "status"), .priority = arg_str(args, "priority"),
                             .due_before = arg_str(args, "due_before"), .tag = arg_str(args, "tag"),
-                            .project = arg_str(args, "project")};
+                            .project = arg_str(args, "project"), .limit = LIST_MAX};
         json_t *tasks;
+        int64_t total = 0;
+        if ((rc = ta_store_task_count(s, &f, &total, err))) return rc;
         if ((rc = ta_store_task_list(s, &f, &tasks, err))) return rc;
-        size_t total = json_array_size(tasks);
-        while (json_array_size(tasks) > LIST_MAX) json_array_remove(tasks, json_array_size(tasks) - 1);
         json_t *o = json_pack("{s:o, s:I}", "tasks", tasks, "count", (json_int_t)total);
         if (o && total > LIST_MAX) json_object_set_new(o, "not_shown", json_integer((json_int_t)(total - LIST_MAX)));
         if (!o) return ta_error_set(err, TA_ENOMEM, "out of memory");
@@ -409,7 +421,10 @@ static json_t *error_object(const ta_error *e) {
 int ta_dispatch_json(ta_store *s, const char *name, const json_t *arguments, json_t **result, ta_error *err) {
     ta_error e = {0};
     json_t *out = NULL;
-    int rc = ta_dispatch_validate(name, arguments, &e);
+    json_t *tools = ta_store_schemas(s);
+    int rc = TA_OK;
+    if (!tools && !(rc = ta_tools_load(&tools, &e))) ta_store_set_schemas(s, tools);
+    if (!rc) rc = validate_in(tools, name, arguments, &e);
     if (!rc) rc = ta_store_begin(s, &e);
     if (!rc) {
         rc = run_tool(s, name, arguments, &out, &e);

@@ -8,7 +8,8 @@
 
 struct ta_store {
     sqlite3 *db;
-    char now[32]; /* fixed clock, "" = wall clock */
+    char now[32];     /* fixed clock, "" = wall clock */
+    json_t *schemas;  /* the dispatcher's parsed tool schemas (owned) */
 };
 
 /* Migrations: entry i brings the schema from version i to i + 1. Each runs in
@@ -165,11 +166,18 @@ fail:
 
 void ta_store_close(ta_store *s) {
     if (!s) return;
+    json_decref(s->schemas);
     sqlite3_close(s->db);
     free(s);
 }
 
 struct sqlite3 *ta_store_db(ta_store *s) { return s->db; }
+
+json_t *ta_store_schemas(ta_store *s) { return s->schemas; }
+void ta_store_set_schemas(ta_store *s, json_t *schemas) {
+    json_decref(s->schemas);
+    s->schemas = schemas;
+}
 
 int ta_store_schema_version(ta_store *s) {
     int v = -1;
@@ -424,20 +432,26 @@ int ta_store_task_get(ta_store *s, int64_t id, json_t **out, ta_error *err) {
     return TA_OK;
 }
 
-/* Runs a prepared task query and collects the rows into a new array. Finalizes st. */
-static int collect_tasks(ta_store *s, sqlite3_stmt *st, json_t **out, ta_error *err) {
+/* Runs a prepared query and collects one object per row (built by row())
+ * into a new array. Finalizes st. */
+static int collect_rows(ta_store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what, json_t **out,
+                        ta_error *err) {
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = task_from_row(st);
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = row(st);
         if (!o || json_array_append_new(arr, o)) {
             sqlite3_finalize(st);
             json_decref(arr);
             return ta_error_set(err, TA_ENOMEM, "out of memory");
         }
     }
+    if (!arr) {
+        sqlite3_finalize(st);
+        return ta_error_set(err, TA_ENOMEM, "out of memory");
+    }
     if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list tasks", err);
+        rc = db_fail(s, rc, what, err);
         sqlite3_finalize(st);
         json_decref(arr);
         return rc;
@@ -447,29 +461,52 @@ static int collect_tasks(ta_store *s, sqlite3_stmt *st, json_t **out, ta_error *
     return TA_OK;
 }
 
-int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_error *err) {
-    static const ta_task_filter none = {0};
-    if (!f) f = &none;
-    sqlite3_stmt *st;
-    /* One fixed statement: each filter is "?N IS NULL OR ...", values bound. */
-    int rc = prepare(s,
-                     "SELECT " TASK_COLS " FROM tasks t WHERE (?1 IS NULL OR t.status = ?1)"
-                     " AND (?2 IS NULL OR t.priority = ?2)"
-                     " AND (?3 IS NULL OR (t.due_date IS NOT NULL AND t.due_date < ?3))"
-                     " AND (?4 IS NULL OR t.due_date = ?4)"
-                     " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ?5))"
-                     " AND (?6 IS NULL OR t.project = ?6 COLLATE NOCASE)"
-                     " ORDER BY t.id LIMIT ?7",
-                     &st, err);
-    if (rc) return rc;
+/* One fixed WHERE clause for listing and counting: each filter is
+ * "?N IS NULL OR ...", values bound by bind_filter. */
+#define TASK_WHERE                                                                                                 \
+    " WHERE (?1 IS NULL OR t.status = ?1)"                                                                         \
+    " AND (?2 IS NULL OR t.priority = ?2)"                                                                         \
+    " AND (?3 IS NULL OR (t.due_date IS NOT NULL AND t.due_date < ?3))"                                            \
+    " AND (?4 IS NULL OR t.due_date = ?4)"                                                                         \
+    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ?5))"                \
+    " AND (?6 IS NULL OR t.project = ?6 COLLATE NOCASE)"
+
+static const ta_task_filter no_filter = {0};
+
+static void bind_filter(sqlite3_stmt *st, const ta_task_filter *f) {
     bind_text(st, 1, f->status && strcmp(f->status, "all") ? f->status : NULL);
     bind_text(st, 2, f->priority);
     bind_text(st, 3, f->due_before);
     bind_text(st, 4, f->due_on);
     bind_text(st, 5, f->tag);
     bind_text(st, 6, f->project);
+}
+
+int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_error *err) {
+    if (!f) f = &no_filter;
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT " TASK_COLS " FROM tasks t" TASK_WHERE " ORDER BY t.id LIMIT ?7", &st, err);
+    if (rc) return rc;
+    bind_filter(st, f);
     sqlite3_bind_int64(st, 7, f->limit ? (int64_t)f->limit : -1);
-    return collect_tasks(s, st, out, err);
+    return collect_rows(s, st, task_from_row, "list tasks", out, err);
+}
+
+int ta_store_task_count(ta_store *s, const ta_task_filter *f, int64_t *n, ta_error *err) {
+    if (!f) f = &no_filter;
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT count(*) FROM tasks t" TASK_WHERE, &st, err);
+    if (rc) return rc;
+    bind_filter(st, f);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        rc = TA_OK;
+    } else {
+        rc = db_fail(s, rc, "count tasks", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ---- reminders ---- */
@@ -491,6 +528,16 @@ int ta_store_reminder_create(ta_store *s, int64_t task_id, const char *remind_at
     return TA_OK;
 }
 
+static json_t *reminder_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "task_id", json_integer(sqlite3_column_int64(st, 1)));
+    set_text_col(o, "remind_at", st, 2);
+    set_text_col(o, "task_title", st, 3);
+    return o;
+}
+
 int ta_store_reminder_list(ta_store *s, const char *date_prefix, json_t **out, ta_error *err) {
     sqlite3_stmt *st;
     int rc = prepare(s,
@@ -499,24 +546,7 @@ int ta_store_reminder_list(ta_store *s, const char *date_prefix, json_t **out, t
                      &st, err);
     if (rc) return rc;
     bind_text(st, 1, date_prefix);
-    json_t *arr = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-        json_object_set_new(o, "task_id", json_integer(sqlite3_column_int64(st, 1)));
-        set_text_col(o, "remind_at", st, 2);
-        set_text_col(o, "task_title", st, 3);
-        json_array_append_new(arr, o);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list reminders", err);
-        sqlite3_finalize(st);
-        json_decref(arr);
-        return rc;
-    }
-    sqlite3_finalize(st);
-    *out = arr;
-    return TA_OK;
+    return collect_rows(s, st, reminder_from_row, "list reminders", out, err);
 }
 
 /* ---- projects ---- */
@@ -544,6 +574,15 @@ int ta_store_project_create(ta_store *s, const char *name, int64_t *id, ta_error
     return TA_OK;
 }
 
+static json_t *project_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    set_text_col(o, "name", st, 1);
+    json_object_set_new(o, "n_tasks", json_integer(sqlite3_column_int64(st, 2)));
+    return o;
+}
+
 int ta_store_project_list(ta_store *s, json_t **out, ta_error *err) {
     sqlite3_stmt *st;
     int rc = prepare(s,
@@ -551,21 +590,5 @@ int ta_store_project_list(ta_store *s, json_t **out, ta_error *err) {
                      " FROM projects p ORDER BY p.name",
                      &st, err);
     if (rc) return rc;
-    json_t *arr = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-        set_text_col(o, "name", st, 1);
-        json_object_set_new(o, "n_tasks", json_integer(sqlite3_column_int64(st, 2)));
-        json_array_append_new(arr, o);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list projects", err);
-        sqlite3_finalize(st);
-        json_decref(arr);
-        return rc;
-    }
-    sqlite3_finalize(st);
-    *out = arr;
-    return TA_OK;
+    return collect_rows(s, st, project_from_row, "list projects", out, err);
 }

@@ -64,6 +64,12 @@ int ta_store_begin(ta_store *s, ta_error *err);
 int ta_store_commit(ta_store *s, ta_error *err);
 void ta_store_rollback(ta_store *s); /* safe to call when no transaction is open */
 
+/* A per-store slot where the dispatcher keeps the parsed tool schemas, so
+ * they are parsed once per store rather than once per call. set takes the
+ * reference (replacing and freeing an old one); the store frees it on close. */
+json_t *ta_store_schemas(ta_store *s);
+void ta_store_set_schemas(ta_store *s, json_t *schemas);
+
 /* The raw connection, for tests (fault injection with triggers) and tools
  * that need SQL the store does not offer. The store still owns it. */
 struct sqlite3 *ta_store_db(ta_store *s);
@@ -107,6 +113,8 @@ typedef struct ta_task_filter {
 
 /* A new JSON array of task objects ordered by id (caller decrefs). */
 int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_error *err);
+/* How many tasks match f (f->limit is ignored). */
+int ta_store_task_count(ta_store *s, const ta_task_filter *f, int64_t *n, ta_error *err);
 
 /* Reminders: remind_at is ISO 8601 (stored as given). Missing task: TA_ENOTFOUND. */
 int ta_store_reminder_create(ta_store *s, int64_t task_id, const char *remind_at, int64_t *id, ta_error *err);

@@ -222,3 +222,51 @@ int ta_toolcall_format(const char *name, const char *arguments_json, char **out,
     *out = s;
     return TA_OK;
 }
+
+/* ---- streaming display filter ---- */
+
+void ta_tc_filter_init(ta_tc_filter *f, int (*emit)(void *user, const char *text, size_t len), void *user) {
+    memset(f, 0, sizeof *f);
+    f->emit = emit;
+    f->user = user;
+}
+
+int ta_tc_filter_feed(ta_tc_filter *f, const char *piece, size_t len) {
+    char out[256];
+    size_t n_out = 0;
+    int rc = 0;
+    for (size_t i = 0; i < len; i++) {
+        f->hold[f->n_hold++] = piece[i];
+        for (;;) {
+            const char *tag = f->in_call ? CLOSE : OPEN;
+            size_t tag_len = f->in_call ? CLOSE_LEN : OPEN_LEN;
+            if (f->n_hold <= tag_len && !memcmp(f->hold, tag, f->n_hold)) {
+                if (f->n_hold == tag_len) { /* a whole tag: switch sides, drop it */
+                    f->in_call = !f->in_call;
+                    f->n_hold = 0;
+                }
+                break;
+            }
+            /* hold[0] cannot start the tag: it is text (shown outside a block) */
+            if (!f->in_call) {
+                out[n_out++] = f->hold[0];
+                if (n_out == sizeof out) {
+                    if (!rc && f->emit) rc = f->emit(f->user, out, n_out);
+                    n_out = 0;
+                }
+            }
+            memmove(f->hold, f->hold + 1, --f->n_hold);
+            if (!f->n_hold) break;
+        }
+    }
+    if (n_out && !rc && f->emit) rc = f->emit(f->user, out, n_out);
+    return rc;
+}
+
+int ta_tc_filter_finish(ta_tc_filter *f) {
+    int rc = 0;
+    if (!f->in_call && f->n_hold && f->emit) rc = f->emit(f->user, f->hold, f->n_hold);
+    f->n_hold = 0;
+    f->in_call = 0;
+    return rc;
+}

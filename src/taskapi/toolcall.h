@@ -67,4 +67,22 @@ void ta_parsed_reply_release(ta_parsed_reply *r);
  * arguments_json must be an object text. *out is malloc'd. */
 int ta_toolcall_format(const char *name, const char *arguments_json, char **out, ta_error *err);
 
+/* A display filter for streamed replies: forwards the text a person should
+ * see to emit() and swallows <tool_call> ... </tool_call> blocks, holding back
+ * a piece that may be the start of a tag until it is decided. For a chat UI
+ * that streams the model's words but shows tool calls its own way. */
+typedef struct ta_tc_filter {
+    int (*emit)(void *user, const char *text, size_t len);
+    void *user;
+    int in_call;   /* inside a block: text is swallowed */
+    char hold[16]; /* a possible partial tag, not yet emitted */
+    size_t n_hold;
+} ta_tc_filter;
+
+void ta_tc_filter_init(ta_tc_filter *f, int (*emit)(void *user, const char *text, size_t len), void *user);
+/* Feeds a piece; returns emit's first non-zero return (the caller may stop). */
+int ta_tc_filter_feed(ta_tc_filter *f, const char *piece, size_t len);
+/* End of the reply: emits held text that turned out not to be a tag. */
+int ta_tc_filter_finish(ta_tc_filter *f);
+
 #endif

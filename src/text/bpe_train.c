@@ -41,6 +41,23 @@ static size_t put_utf8(char *o, uint32_t c) {
     return 3;
 }
 
+/* Appends n bytes to a growable pool (*p, *len, *cap); offsets into it stay
+ * below 4 GiB. */
+static int pool_append(uint8_t **p, size_t *len, size_t *cap, const void *b, size_t n) {
+    if (*len + n > *cap) {
+        size_t nc = *cap ? *cap * 2 : (1 << 16);
+        while (nc < *len + n) nc *= 2;
+        if (nc > UINT32_MAX) return TA_ERANGE;
+        uint8_t *np = realloc(*p, nc);
+        if (!np) return TA_ENOMEM;
+        *p = np;
+        *cap = nc;
+    }
+    memcpy(*p + *len, b, n);
+    *len += n;
+    return 0;
+}
+
 /* ---- counting pre-tokens: a hash map of distinct words ---- */
 
 typedef struct wordmap {
@@ -114,20 +131,12 @@ static int wm_add(void *ctx, const char *w, size_t n) {
         }
     }
     if (m->n == m->cap && wm_grow(m)) { m->oom = 1; return TA_ENOMEM; }
-    if (m->keys_len + n > m->keys_cap) {
-        size_t nc = m->keys_cap ? m->keys_cap * 2 : (1 << 20);
-        while (nc < m->keys_len + n) nc *= 2;
-        if (nc > UINT32_MAX) { m->oom = 1; return TA_ERANGE; }
-        uint8_t *nk = realloc(m->keys, nc);
-        if (!nk) { m->oom = 1; return TA_ENOMEM; }
-        m->keys = nk;
-        m->keys_cap = nc;
-    }
+    size_t at = m->keys_len;
+    int rc = pool_append(&m->keys, &m->keys_len, &m->keys_cap, w, n);
+    if (rc) { m->oom = 1; return rc; }
     size_t i = m->n++;
-    memcpy(m->keys + m->keys_len, w, n);
-    m->koff[i] = (uint32_t)m->keys_len;
+    m->koff[i] = (uint32_t)at;
     m->klen[i] = (uint32_t)n;
-    m->keys_len += n;
     m->count[i] = 1;
     m->hash[i] = h;
     size_t j = h & m->mask;
@@ -181,18 +190,10 @@ static int32_t vocab_find(const vocab *v, const uint8_t *b, size_t n) {
 
 static int vocab_add(vocab *v, const uint8_t *b, size_t n) {
     if (v->n == v->n_cap) return -1; /* sized up front */
-    if (v->len + n > v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 65536;
-        while (nc < v->len + n) nc *= 2;
-        uint8_t *nb = realloc(v->bytes, nc);
-        if (!nb) return -1;
-        v->bytes = nb;
-        v->cap = nc;
-    }
-    memcpy(v->bytes + v->len, b, n);
-    v->off[v->n] = (uint32_t)v->len;
+    size_t at = v->len;
+    if (pool_append(&v->bytes, &v->len, &v->cap, b, n)) return -1;
+    v->off[v->n] = (uint32_t)at;
     v->tlen[v->n] = (uint32_t)n;
-    v->len += n;
     size_t j = fnv1a(b, n) & v->mask;
     while (v->slots[j] >= 0) j = (j + 1) & v->mask;
     v->slots[j] = (int32_t)v->n;
@@ -647,19 +648,10 @@ static int trainer_init(trainer *T, const ta_bpe_train_opts *o, ta_error *err) {
     /* specials occupy ids 0..S-1 with their text, but are never looked up as
      * byte strings (a merge spelling "<|im_end|>" is a different token) */
     for (size_t i = 0; i < o->n_specials; i++) {
-        size_t n = strlen(o->specials[i]);
-        if (v->len + n > v->cap) {
-            size_t nc = v->cap ? v->cap * 2 : 65536;
-            while (nc < v->len + n) nc *= 2;
-            uint8_t *nb = realloc(v->bytes, nc);
-            if (!nb) return ta_error_set(err, TA_ENOMEM, "out of memory");
-            v->bytes = nb;
-            v->cap = nc;
-        }
-        memcpy(v->bytes + v->len, o->specials[i], n);
-        v->off[v->n] = (uint32_t)v->len;
+        size_t n = strlen(o->specials[i]), at = v->len;
+        if (pool_append(&v->bytes, &v->len, &v->cap, o->specials[i], n)) return ta_error_set(err, TA_ENOMEM, "out of memory");
+        v->off[v->n] = (uint32_t)at;
         v->tlen[v->n] = (uint32_t)n;
-        v->len += n;
         v->n++;
     }
     /* bytes in the order of their byte-level characters */

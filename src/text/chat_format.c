@@ -323,6 +323,25 @@ static void qwen_tool_message(rctx *r, const ta_conversation *c, size_t i) {
     if (i + 1 == c->n || c->msgs[i + 1].role != TA_ROLE_TOOL) put(r, "<|im_end|>\n");
 }
 
+/* One <tool_call> block as both Qwen templates write it. */
+static int qwen_tool_call(rctx *r, const ta_tool_call *tc, size_t mi, ta_error *err) {
+    put(r, "<tool_call>\n{\"name\": \"");
+    put(r, tc->name);
+    put(r, "\", \"arguments\": ");
+    int rc = put_arguments(r, tc, mi, err);
+    put(r, "}\n</tool_call>");
+    return rc;
+}
+
+/* user messages, and system messages after the first */
+static void chatml_plain(rctx *r, const ta_message *m) {
+    put(r, "<|im_start|>");
+    put(r, ta_role_name(m->role));
+    put(r, "\n");
+    put(r, m->content);
+    put(r, "<|im_end|>\n");
+}
+
 static int render_qwen25(rctx *r, const ta_conversation *c, const ta_chat_options *o, ta_error *err) {
     const ta_message *m0 = &c->msgs[0];
     if (tools_truthy(o->tools)) {
@@ -342,11 +361,7 @@ static int render_qwen25(rctx *r, const ta_conversation *c, const ta_chat_option
     for (size_t i = 0; i < c->n; i++) {
         const ta_message *m = &c->msgs[i];
         if (m->role == TA_ROLE_USER || (m->role == TA_ROLE_SYSTEM && i > 0)) {
-            put(r, "<|im_start|>");
-            put(r, ta_role_name(m->role));
-            put(r, "\n");
-            put(r, m->content);
-            put(r, "<|im_end|>\n");
+            chatml_plain(r, m);
         } else if (m->role == TA_ROLE_ASSISTANT) {
             put(r, "<|im_start|>assistant\n");
             span_open(r);
@@ -361,12 +376,8 @@ static int render_qwen25(rctx *r, const ta_conversation *c, const ta_chat_option
                 for (size_t k = 0; k < m->n_tool_calls; k++) {
                     if (!first_nl_done) put(r, "\n");
                     first_nl_done = 0;
-                    put(r, "<tool_call>\n{\"name\": \"");
-                    put(r, m->tool_calls[k].name);
-                    put(r, "\", \"arguments\": ");
-                    int rc = put_arguments(r, &m->tool_calls[k], i, err);
+                    int rc = qwen_tool_call(r, &m->tool_calls[k], i, err);
                     if (rc) return rc;
-                    put(r, "}\n</tool_call>");
                 }
             }
             put(r, "<|im_end|>");
@@ -409,11 +420,7 @@ static int render_qwen3(rctx *r, const ta_conversation *c, const ta_chat_options
     for (size_t i = 0; i < c->n; i++) {
         const ta_message *m = &c->msgs[i];
         if (m->role == TA_ROLE_USER || (m->role == TA_ROLE_SYSTEM && i > 0)) {
-            put(r, "<|im_start|>");
-            put(r, ta_role_name(m->role));
-            put(r, "\n");
-            put(r, m->content);
-            put(r, "<|im_end|>\n");
+            chatml_plain(r, m);
         } else if (m->role == TA_ROLE_ASSISTANT) {
             slice content = sl(m->content), reasoning = {"", 0};
             if (find_sub(content, "</think>")) {
@@ -440,12 +447,8 @@ static int render_qwen3(rctx *r, const ta_conversation *c, const ta_chat_options
             }
             for (size_t k = 0; k < m->n_tool_calls; k++) {
                 if ((k == 0 && content.n) || k > 0) put(r, "\n");
-                put(r, "<tool_call>\n{\"name\": \"");
-                put(r, m->tool_calls[k].name);
-                put(r, "\", \"arguments\": ");
-                int rc = put_arguments(r, &m->tool_calls[k], i, err);
+                int rc = qwen_tool_call(r, &m->tool_calls[k], i, err);
                 if (rc) return rc;
-                put(r, "}\n</tool_call>");
             }
             put(r, "<|im_end|>");
             span_close(r, i);

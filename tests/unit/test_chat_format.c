@@ -1,6 +1,7 @@
 /* Unit tests for the chat renderer: template recognition, tojson, Python
  * string semantics, assistant spans, and the refusals. The byte-exact
  * comparison against @huggingface/jinja is tests/oracle/test_chat_template.mjs. */
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "core/file.h"
@@ -177,6 +178,31 @@ TEST(test_refusals) {
     ta_conv_release(&c);
 }
 
+#include "../../fuzz/fuzz_chat_render.c"
+
+/* Every file of fuzz/corpus/chat_render/ goes through the fuzz target. */
+TEST(test_fuzz_corpus_replays) {
+    DIR *d = opendir("fuzz/corpus/chat_render");
+    CHECK(d != NULL);
+    if (!d) return;
+    struct dirent *de;
+    size_t n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[512], *buf;
+        size_t len;
+        ta_error e = {0};
+        snprintf(path, sizeof path, "fuzz/corpus/chat_render/%s", de->d_name);
+        CHECK_OK(ta_file_read_all(path, 1 << 20, &buf, &len, &e), e);
+        if (!buf) continue;
+        LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+        free(buf);
+        n++;
+    }
+    closedir(d);
+    CHECK(n >= 10);
+}
+
 int main(void) {
     RUN(test_recognises_known_templates);
     RUN(test_unknown_templates_are_refused);
@@ -184,5 +210,6 @@ int main(void) {
     RUN(test_spans_cover_the_assistant_turns);
     RUN(test_python_strip_semantics);
     RUN(test_refusals);
+    RUN(test_fuzz_corpus_replays);
     return TEST_END();
 }

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "kernels/attention.h"
 #include "kernels/embed.h"
+#include "kernels/fastmath.h"
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
@@ -276,7 +277,19 @@ TEST(embed_forward_backward) {
     free(tab), free(out), free(g), free(dt);
 }
 
+TEST(fast_expf_accuracy) {
+    double worst = 0;
+    for (float x = -87.0f; x < 88.0f; x += 0.0137f) {
+        double want = exp((double)x), got = ta_expf(x);
+        worst = fmax(worst, fabs(got - want) / want);
+    }
+    CHECK_MSG(worst < 3e-7, "max relative error %.3g", worst);
+    CHECK(ta_expf(0.0f) == 1.0f);
+    CHECK(ta_expf(-200.0f) >= 0.0f && ta_expf(-200.0f) < 1e-37f);
+}
+
 int main(void) {
+    RUN(fast_expf_accuracy);
     RUN(matmul_forward_backward);
     RUN(rmsnorm_forward_backward);
     RUN(rope_rotation_and_inv_freq);

@@ -171,6 +171,9 @@ TEST(test_list_filters) {
         CHECK_OK(ta_store_task_list(s, &cases[i].f, &arr, &err), err);
         CHECK_MSG(json_array_size(arr) == cases[i].n, "case %zu: %zu tasks, want %zu", i, json_array_size(arr), cases[i].n);
         json_decref(arr);
+        int64_t cnt = -1;
+        CHECK_OK(ta_store_task_count(s, &cases[i].f, &cnt, &err), err);
+        CHECK(cnt == (int64_t)(cases[i].f.limit ? 4 : cases[i].n)); /* count ignores the limit */
     }
     ta_store_close(s);
 }

@@ -132,6 +132,38 @@ TEST(test_format_roundtrip) {
     CHECK(ta_toolcall_format("x", "[1]", &s, &err) == TA_EINVAL);
 }
 
+static int grab(void *user, const char *s, size_t n) {
+    strncat((char *)user, s, n);
+    return 0;
+}
+
+TEST(test_stream_filter) {
+    const char *reply = "On it! <tool_call>{\"name\": \"list_tasks\", \"arguments\": {}}</tool_call> Here <b>you</b> go <tool_";
+    /* every way of cutting the reply into two pieces gives the same text */
+    for (size_t cut = 0; cut <= strlen(reply); cut++) {
+        char buf[256] = "";
+        ta_tc_filter f;
+        ta_tc_filter_init(&f, grab, buf);
+        ta_tc_filter_feed(&f, reply, cut);
+        ta_tc_filter_feed(&f, reply + cut, strlen(reply) - cut);
+        ta_tc_filter_finish(&f);
+        CHECK_MSG(!strcmp(buf, "On it!  Here <b>you</b> go <tool_"), "cut %zu: '%s'", cut, buf);
+    }
+    /* one byte at a time */
+    char buf[256] = "";
+    ta_tc_filter f;
+    ta_tc_filter_init(&f, grab, buf);
+    for (const char *p = reply; *p; p++) ta_tc_filter_feed(&f, p, 1);
+    ta_tc_filter_finish(&f);
+    CHECK(!strcmp(buf, "On it!  Here <b>you</b> go <tool_"));
+    /* an unclosed block swallows the rest */
+    buf[0] = 0;
+    ta_tc_filter_init(&f, grab, buf);
+    ta_tc_filter_feed(&f, "a<tool_call>{\"x\"", 16);
+    ta_tc_filter_finish(&f);
+    CHECK(!strcmp(buf, "a"));
+}
+
 /* What the fuzz target does, for one input: parse, then dispatch every OK call. */
 static void fuzz_one(const char *data, size_t len) {
     ta_parsed_reply r;
@@ -183,6 +215,7 @@ int main(void) {
     RUN(test_invalid_statuses);
     RUN(test_tags_inside_strings_and_nesting);
     RUN(test_format_roundtrip);
+    RUN(test_stream_filter);
     RUN(test_replay_fuzz_corpus);
     return TEST_END();
 }

@@ -7,7 +7,8 @@
 # Everything goes to $TA_DEMO_OUT (default runs/demo). Environment knobs:
 #   TA_DEMO_SCALE    data scale: demo (default), small, default, large
 #   TA_DEMO_FAST=1   a smoke run (small data, a few steps; the test suite uses it)
-#   TA_THREADS       threads (default: all cores)
+#   TA_THREADS       threads for training (default: all cores; on a busy machine 1 is faster)
+#   TA_DEMO_{BASE,SFT,DPO}_STEPS   cap a stage's optimizer steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
@@ -22,6 +23,10 @@ if [ "${TA_DEMO_FAST:-0}" = 1 ]; then
 else
     BASE_STEPS="--epochs 1"; SFT_STEPS="--epochs 1"; DPO_STEPS="--epochs 1"; VOCAB=4096
 fi
+# optional step caps (e.g. on a busy machine): TA_DEMO_BASE_STEPS, TA_DEMO_SFT_STEPS, TA_DEMO_DPO_STEPS
+[ -n "${TA_DEMO_BASE_STEPS:-}" ] && BASE_STEPS="--max-steps $TA_DEMO_BASE_STEPS"
+[ -n "${TA_DEMO_SFT_STEPS:-}" ] && SFT_STEPS="--max-steps $TA_DEMO_SFT_STEPS"
+[ -n "${TA_DEMO_DPO_STEPS:-}" ] && DPO_STEPS="--max-steps $TA_DEMO_DPO_STEPS"
 SYS=data/demo/system_prompt.txt
 D=$OUT/data
 M=$OUT/models
@@ -60,7 +65,7 @@ stage "6/8 red-team the SFT model"
 
 stage "7/8 DPO alignment on preference pairs"
 "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 2e-4 \
-    --beta 0.1 --rpo-alpha 1.0 --precompute-ref --max-length 768 --max-prompt-length 512 --seed "$SEED" \
+    --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
     --threads "$T" --log-every 10
 
 stage "8/8 red-team the aligned model (held-out test suites) with the release gates"

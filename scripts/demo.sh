@@ -7,7 +7,8 @@
 # Everything goes to $TA_DEMO_OUT (default runs/demo). Environment knobs:
 #   TA_DEMO_SCALE    data scale: demo (default), small, default, large
 #   TA_DEMO_FAST=1   a smoke run (small data, a few steps; the test suite uses it)
-#   TA_THREADS       threads (default: all cores)
+#   TA_THREADS       threads for training (default: all cores; on a busy machine 1 is faster)
+#   TA_DEMO_{BASE,SFT,DPO}_STEPS   cap a stage's optimizer steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
@@ -20,8 +21,12 @@ if [ "${TA_DEMO_FAST:-0}" = 1 ]; then
     SCALE=small
     BASE_STEPS="--max-steps 6"; SFT_STEPS="--max-steps 4"; DPO_STEPS="--max-steps 3"; VOCAB=1024
 else
-    BASE_STEPS="--epochs 1"; SFT_STEPS="--epochs 2"; DPO_STEPS="--epochs 1"; VOCAB=4096
+    BASE_STEPS="--epochs 1"; SFT_STEPS="--epochs 1"; DPO_STEPS="--epochs 1"; VOCAB=4096
 fi
+# optional step caps (e.g. on a busy machine): TA_DEMO_BASE_STEPS, TA_DEMO_SFT_STEPS, TA_DEMO_DPO_STEPS
+[ -n "${TA_DEMO_BASE_STEPS:-}" ] && BASE_STEPS="--max-steps $TA_DEMO_BASE_STEPS"
+[ -n "${TA_DEMO_SFT_STEPS:-}" ] && SFT_STEPS="--max-steps $TA_DEMO_SFT_STEPS"
+[ -n "${TA_DEMO_DPO_STEPS:-}" ] && DPO_STEPS="--max-steps $TA_DEMO_DPO_STEPS"
 SYS=data/demo/system_prompt.txt
 D=$OUT/data
 M=$OUT/models
@@ -46,7 +51,7 @@ stage "3/8 base model from scratch on general + safety data"
     --max-length 512 --seed "$SEED" --threads "$T" --log-every 10
 
 EVAL=(--suite "$D/suites/redteam_test.jsonl" --suite "$D/suites/benign_test.jsonl" --suite "$D/suites/capability_test.jsonl"
-      --system "$SYS" --max-tokens 96 --threads "$T")
+      --system "$SYS" --max-tokens 96 --max-steps 3 --workers "$(nproc)" --threads 1)
 
 stage "4/8 red-team the base model"
 "$TA" eval --model "$M/base" "${EVAL[@]}" --out "$R/base" > "$R/base.txt"
@@ -60,7 +65,7 @@ stage "6/8 red-team the SFT model"
 
 stage "7/8 DPO alignment on preference pairs"
 "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 2e-4 \
-    --beta 0.1 --rpo-alpha 1.0 --precompute-ref --max-length 768 --max-prompt-length 512 --seed "$SEED" \
+    --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
     --threads "$T" --log-every 10
 
 stage "8/8 red-team the aligned model (held-out test suites) with the release gates"

@@ -320,11 +320,9 @@ typedef struct {
     json_t *request; /* owned: keeps req's borrowed strings alive */
     char id[48];
     long created;
-    /* tool-call hiding: text is held back while it could be the start of a <tool_call> */
-    char pending[64];
-    size_t n_pending;
-    int in_call, started;
-    char ws[256]; /* whitespace held back */
+    ta_tc_filter filter; /* hides <tool_call> blocks (sent as tool_calls at the end) */
+    int started;
+    char ws[256];        /* whitespace held back */
     size_t n_ws;
 } sse_stream;
 
@@ -369,48 +367,43 @@ static void sse_content(sse_stream *st, const char *piece, size_t len) {
     free(s);
 }
 
-/* Streams text except tool-call blocks (sent as tool_calls at the end), with
- * leading and trailing whitespace dropped, so the streamed text equals the
- * non-streamed content (which is trimmed). Whitespace is held back until
- * something visible follows it; a possible "<tool_call>" prefix is held back
- * until it is known. */
-static int on_stream_text(void *user, const char *piece, size_t len) {
+/* What the tool-call filter lets through (text outside <tool_call> blocks) is
+ * streamed with leading and trailing whitespace dropped, so the streamed text
+ * equals the non-streamed content (which is trimmed): whitespace is held back
+ * until something visible follows it. */
+static int sse_emit(void *user, const char *text, size_t len) {
     sse_stream *st = user;
     if (st->client_gone) return 1;
-    static const char open_tag[] = "<tool_call>";
+    char *out = malloc(len + sizeof st->ws + 1);
+    if (!out) return 0;
+    size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        char ch = piece[i];
-        if (st->in_call) continue;
-        int space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
-        if (!st->n_pending && space) {
+        char ch = text[i];
+        if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
             if (!st->started) continue;
-            if (st->n_ws == sizeof st->ws) {
-                sse_content(st, st->ws, st->n_ws);
+            if (st->n_ws == sizeof st->ws) { /* a very long run: let it through */
+                memcpy(out + n, st->ws, st->n_ws);
+                n += st->n_ws;
                 st->n_ws = 0;
             }
             st->ws[st->n_ws++] = ch;
             continue;
         }
-        if (!st->req.tools_none) {
-            st->pending[st->n_pending++] = ch;
-            if (!strncmp(st->pending, open_tag, st->n_pending)) {
-                if (st->n_pending == sizeof open_tag - 1) {
-                    st->in_call = 1;
-                    st->n_pending = 0;
-                    st->n_ws = 0;
-                }
-                continue;
-            }
-        } else {
-            st->pending[st->n_pending++] = ch;
-        }
-        if (st->n_ws) sse_content(st, st->ws, st->n_ws);
+        memcpy(out + n, st->ws, st->n_ws);
+        n += st->n_ws;
         st->n_ws = 0;
-        sse_content(st, st->pending, st->n_pending);
-        st->n_pending = 0;
+        out[n++] = ch;
         st->started = 1;
     }
+    sse_content(st, out, n);
+    free(out);
     return 0;
+}
+
+static int on_stream_text(void *user, const char *piece, size_t len) {
+    sse_stream *st = user;
+    if (st->client_gone) return 1;
+    return st->req.tools_none ? sse_emit(st, piece, len) : ta_tc_filter_feed(&st->filter, piece, len);
 }
 
 static void *sse_generate(void *arg) {
@@ -436,10 +429,7 @@ static void *sse_generate(void *arg) {
         free(txt);
     } else {
         const char *finish = finish_name(u.finish);
-        if (!st->in_call && st->n_pending) { /* a held-back prefix that never became a tool call */
-            if (st->n_ws) sse_content(st, st->ws, st->n_ws);
-            sse_content(st, st->pending, st->n_pending);
-        }
+        if (!st->req.tools_none) ta_tc_filter_finish(&st->filter); /* a held-back prefix that never became a tag */
         if (!st->req.tools_none) {
             ta_parsed_reply pr;
             ta_error e2;
@@ -592,6 +582,7 @@ static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn 
         pthread_mutex_init(&st->mu, NULL);
         pthread_cond_init(&st->cv, NULL);
         st->s = s;
+        ta_tc_filter_init(&st->filter, sse_emit, st);
         st->conv = conv;
         st->req = r;
         st->request = req;

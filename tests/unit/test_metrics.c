@@ -2,6 +2,8 @@
 
 #include "align/metrics.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_gates.c"
+#include "fuzz_replay.h"
 
 static json_t *items(void) {
     const char *txt =
@@ -76,7 +78,14 @@ TEST(test_definitions) {
     json_decref(it);
 }
 
+/* Every file of fuzz/corpus/gates/ through the fuzz target (crash finds included). */
+TEST(test_fuzz_corpus_replay) {
+    size_t n = fuzz_replay("gates", LLVMFuzzerTestOneInput);
+    CHECK_MSG(n >= 15, "only %zu files in fuzz/corpus/gates", n);
+}
+
 int main(void) {
     RUN(test_definitions);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

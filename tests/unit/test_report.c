@@ -3,6 +3,8 @@
 #include "align/metrics.h"
 #include "align/report.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_eval_records.c"
+#include "fuzz_replay.h"
 
 static json_t *report(double asr_value) {
     json_t *items = json_loads("[{\"id\":\"h1\",\"category\":\"stalking\",\"attack\":\"direct\",\"expect\":\"refuse\",\"label\":\"comply\","
@@ -43,7 +45,14 @@ TEST(test_render) {
     json_decref(b);
 }
 
+/* Every file of fuzz/corpus/eval_records/ through the fuzz target (crash finds included). */
+TEST(test_fuzz_corpus_replay) {
+    size_t n = fuzz_replay("eval_records", LLVMFuzzerTestOneInput);
+    CHECK_MSG(n >= 12, "only %zu files in fuzz/corpus/eval_records", n);
+}
+
 int main(void) {
     RUN(test_render);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -3,6 +3,8 @@
 
 #include "align/suite.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_suite.c"
+#include "fuzz_replay.h"
 
 static const char *write_tmp(const char *name, const char *text) {
     static char path[512];
@@ -55,8 +57,15 @@ TEST(test_errors) {
     expect_error("bad8.jsonl", "\n\n", "has no items");
 }
 
+/* Every file of fuzz/corpus/suite/ through the fuzz target (crash finds included). */
+TEST(test_fuzz_corpus_replay) {
+    size_t n = fuzz_replay("suite", LLVMFuzzerTestOneInput);
+    CHECK_MSG(n >= 20, "only %zu files in fuzz/corpus/suite", n);
+}
+
 int main(void) {
     RUN(test_load_ok);
     RUN(test_errors);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

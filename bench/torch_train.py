@@ -34,20 +34,7 @@ def main():
         with open(a.config) as f, open(os.path.join(d, "config.json"), "w") as g:
             g.write(f.read())
         cfg = ref.load_config(d)
-    params = {}
-    for n in ref.param_names(cfg):
-        if n.endswith("norm.weight"):
-            t = torch.ones(cfg["C"])
-        elif n.endswith(".bias"):
-            t = torch.zeros(cfg["NKV" if ("k_proj" in n or "v_proj" in n) else "NH"] * cfg["HD"])
-        else:
-            C, F, V = cfg["C"], cfg["F"], cfg["V"]
-            q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
-            shape = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
-                     "o_proj": (C, q), "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}
-            s = next(v for k, v in shape.items() if k in n)
-            t = torch.randn(s) * 0.02
-        params[n] = t.requires_grad_(True)
+    params = ref.init_params(cfg, 0.02)
     B, T = a.batch, a.seq
     tokens = torch.randint(0, cfg["V"], (B, T))
     targets = torch.cat([tokens[:, 1:], torch.full((B, 1), -100)], dim=1)

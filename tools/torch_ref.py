@@ -113,6 +113,34 @@ def param_names(cfg):
     return names
 
 
+def param_shape(cfg, name):
+    """Shape of parameter `name` (a Hugging Face name from param_names)."""
+    C, F, V = cfg["C"], cfg["F"], cfg["V"]
+    q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
+    if name.endswith("norm.weight"):
+        return (C,)
+    if name.endswith(".bias"):
+        return (q,) if "q_proj" in name else (kv,)
+    shapes = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
+              "o_proj": (C, q), "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}
+    return next(v for k, v in shapes.items() if k in name)
+
+
+def init_params(cfg, std=0.02, dtype=torch.float32):
+    """Hugging Face Llama init: norms 1, biases 0, other weights N(0, std^2) (torch's RNG)."""
+    out = {}
+    for n in param_names(cfg):
+        s = param_shape(cfg, n)
+        if n.endswith("norm.weight"):
+            t = torch.ones(s, dtype=dtype)
+        elif n.endswith(".bias"):
+            t = torch.zeros(s, dtype=dtype)
+        else:
+            t = torch.randn(s, dtype=dtype) * std
+        out[n] = t.requires_grad_(True)
+    return out
+
+
 def load_params(model_dir, cfg, dtype=torch.float64):
     path = os.path.join(model_dir, "model.safetensors")
     raw = {}

@@ -140,6 +140,15 @@ static void tags_text(const json_t *t, char *out, size_t cap) {
     }
 }
 
+/* The cells of one table row; id and tg are the caller's buffers (32, 1200). */
+static void row_cells(const json_t *t, char *id, char *tg, const char *cells[7]) {
+    snprintf(id, 32, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
+    tags_text(t, tg, 1200);
+    const char *v[7] = {id, sget(t, "status"), sget(t, "priority"), sget(t, "due_date"), sget(t, "title"), tg,
+                        sget(t, "project")};
+    memcpy(cells, v, sizeof v);
+}
+
 /* An aligned table: ID STATUS PRIORITY DUE TITLE TAGS PROJECT. On a terminal
  * long titles are cut to keep rows on one line. */
 static void print_tasks(const json_t *tasks, int tty) {
@@ -153,12 +162,9 @@ static void print_tasks(const json_t *tasks, int tty) {
     for (int c = 0; c < 7; c++) w[c] = strlen(hdr[c]);
     size_t maxw[7] = {12, 11, 8, 10, tty ? 48 : 400, tty ? 24 : 400, tty ? 20 : 200};
     for (size_t i = 0; i < n; i++) {
-        const json_t *t = json_array_get(tasks, i);
         char id[32], tg[1200];
-        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
-        tags_text(t, tg, sizeof tg);
-        const char *cells[7] = {id, sget(t, "status"), sget(t, "priority"), sget(t, "due_date"), sget(t, "title"), tg,
-                                sget(t, "project")};
+        const char *cells[7];
+        row_cells(json_array_get(tasks, i), id, tg, cells);
         for (int c = 0; c < 7; c++) {
             size_t cw = text_width(cells[c]);
             if (cw > maxw[c]) cw = maxw[c];
@@ -170,12 +176,9 @@ static void print_tasks(const json_t *tasks, int tty) {
     }
     fputc('\n', stdout);
     for (size_t i = 0; i < n; i++) {
-        const json_t *t = json_array_get(tasks, i);
         char id[32], tg[1200];
-        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
-        tags_text(t, tg, sizeof tg);
-        const char *cells[7] = {id, sget(t, "status"), sget(t, "priority"), sget(t, "due_date"), sget(t, "title"), tg,
-                                sget(t, "project")};
+        const char *cells[7];
+        row_cells(json_array_get(tasks, i), id, tg, cells);
         for (int c = 0; c < 7; c++) put_cell(cells[c], c < 6 ? w[c] + 2 : 0, maxw[c]);
         fputc('\n', stdout);
     }

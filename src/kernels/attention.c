@@ -1,4 +1,5 @@
 #include "kernels/attention.h"
+#include "kernels/parallel.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -8,7 +9,7 @@
 
 /* Row i of a (Tq, Tk) score block: softmax over keys 0..q_pos0+i, zeros after. */
 static void masked_softmax_rows(float *att, size_t Tq, size_t Tk, size_t q_pos0) {
-#pragma omp parallel for schedule(static) if (Tq * Tk > 16384)
+#pragma omp parallel for schedule(static) if (Tq * Tk > TA_PAR_MIN)
     for (size_t i = 0; i < Tq; i++) {
         float *row = att + i * Tk;
         size_t nvalid = q_pos0 + i + 1 < Tk ? q_pos0 + i + 1 : Tk;
@@ -48,7 +49,7 @@ void ta_attention_forward(float *out, float *att, const float *q, const float *k
 
 /* dS = P * (dP - rowsum(dP * P)) * scale, in place over datt (= dP). */
 static void softmax_backward_rows(float *datt, const float *att, size_t Tq, size_t Tk, float scale) {
-#pragma omp parallel for schedule(static) if (Tq * Tk > 16384)
+#pragma omp parallel for schedule(static) if (Tq * Tk > TA_PAR_MIN)
     for (size_t i = 0; i < Tq; i++) {
         float *d = datt + i * Tk;
         const float *p = att + i * Tk;

@@ -1,4 +1,5 @@
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 
 #include <cblas.h>
 
@@ -9,7 +10,7 @@ void ta_matmul_forward(float *out, const float *inp, const float *w, const float
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)IC, 1.0f, inp, (int)IC, w,
                 (int)IC, 0.0f, out, (int)OC);
     if (b) {
-#pragma omp parallel for schedule(static) if (N * OC > 16384)
+#pragma omp parallel for schedule(static) if (N * OC > TA_PAR_MIN)
         for (size_t n = 0; n < N; n++) {
             float *row = out + n * OC;
             for (size_t o = 0; o < OC; o++) row[o] += b[o];
@@ -33,7 +34,7 @@ void ta_matmul_backward_input(float *dinp, const float *dout, const float *w, si
 void ta_colsum_add(float *out, const float *x, size_t N, size_t OC) {
     const size_t blk = 64;
     size_t nblk = (OC + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (N * OC > 16384)
+#pragma omp parallel for schedule(static) if (N * OC > TA_PAR_MIN)
     for (size_t ib = 0; ib < nblk; ib++) {
         size_t o0 = ib * blk, o1 = o0 + blk < OC ? o0 + blk : OC;
         float acc[64] = {0};

@@ -1,9 +1,10 @@
 #include "kernels/rmsnorm.h"
+#include "kernels/parallel.h"
 
 #include <math.h>
 
 void ta_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, size_t N, size_t C, float eps) {
-#pragma omp parallel for schedule(static) if (N * C > 16384)
+#pragma omp parallel for schedule(static) if (N * C > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         const float *xr = x + n * C;
         float *o = out + n * C;
@@ -20,7 +21,7 @@ void ta_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
  *   dx_c = r g_c - x_c r^3 / C * sum_k g_k x_k,   dw_c = sum_n dout_c x_c r. */
 void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                          const float *rstd, size_t N, size_t C) {
-#pragma omp parallel for schedule(static) if (N * C > 16384)
+#pragma omp parallel for schedule(static) if (N * C > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         const float *xr = x + n * C, *d = dout + n * C;
         float *dxr = dx + n * C;
@@ -33,7 +34,7 @@ void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
     /* Weight gradient: column blocks per thread, so no reduction buffers. */
     const size_t blk = 64;
     size_t nblk = (C + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (N * C > 16384)
+#pragma omp parallel for schedule(static) if (N * C > TA_PAR_MIN)
     for (size_t ib = 0; ib < nblk; ib++) {
         size_t c0 = ib * blk, c1 = c0 + blk < C ? c0 + blk : C;
         float acc[64] = {0};

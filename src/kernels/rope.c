@@ -1,4 +1,5 @@
 #include "kernels/rope.h"
+#include "kernels/parallel.h"
 
 #include <math.h>
 
@@ -36,7 +37,7 @@ void ta_rope_table(float *cos_t, float *sin_t, const double *inv_freq, size_t he
 static void rotate(float *x, size_t n_rows, size_t row_stride, size_t n_heads, size_t head_dim,
                    const int32_t *pos, const float *cos_t, const float *sin_t, float sign) {
     size_t half = head_dim / 2;
-#pragma omp parallel for schedule(static) if (n_rows * n_heads * head_dim > 16384)
+#pragma omp parallel for schedule(static) if (n_rows * n_heads * head_dim > TA_PAR_MIN)
     for (size_t r = 0; r < n_rows; r++) {
         size_t p = pos ? (size_t)pos[r] : r;
         const float *c = cos_t + p * half, *s = sin_t + p * half;

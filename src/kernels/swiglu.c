@@ -1,9 +1,10 @@
 #include "kernels/swiglu.h"
+#include "kernels/parallel.h"
 
 #include "kernels/fastmath.h"
 
 void ta_swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
         out[i] = g / (1.0f + ta_expf(-g)) * up[i];
@@ -12,7 +13,7 @@ void ta_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 
 /* d silu(g)/dg = sig(g) (1 + g (1 - sig(g))). */
 void ta_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i], sg = 1.0f / (1.0f + ta_expf(-g));
         float d = dout[i];

@@ -1,4 +1,5 @@
 #include "kernels/xent.h"
+#include "kernels/parallel.h"
 
 #include <math.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 
 void ta_logsoftmax_gather_forward(float *lp, float *lse, float *mean_logit, const float *logits,
                                   const int32_t *target, size_t N, size_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 16384)
+#pragma omp parallel for schedule(static) if (N * V > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         const float *row = logits + n * V;
         float m = row[0];
@@ -28,7 +29,7 @@ void ta_logsoftmax_gather_forward(float *lp, float *lse, float *mean_logit, cons
 
 void ta_logsoftmax_gather_backward(float *dlogits, const float *logits, const float *lse, const int32_t *target,
                                    const float *dlp, size_t N, size_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 16384)
+#pragma omp parallel for schedule(static) if (N * V > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         float *d = dlogits + n * V;
         const float *row = logits + n * V;

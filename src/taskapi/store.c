@@ -432,20 +432,26 @@ int ta_store_task_get(ta_store *s, int64_t id, json_t **out, ta_error *err) {
     return TA_OK;
 }
 
-/* Runs a prepared task query and collects the rows into a new array. Finalizes st. */
-static int collect_tasks(ta_store *s, sqlite3_stmt *st, json_t **out, ta_error *err) {
+/* Runs a prepared query and collects one object per row (built by row())
+ * into a new array. Finalizes st. */
+static int collect_rows(ta_store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what, json_t **out,
+                        ta_error *err) {
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = task_from_row(st);
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = row(st);
         if (!o || json_array_append_new(arr, o)) {
             sqlite3_finalize(st);
             json_decref(arr);
             return ta_error_set(err, TA_ENOMEM, "out of memory");
         }
     }
+    if (!arr) {
+        sqlite3_finalize(st);
+        return ta_error_set(err, TA_ENOMEM, "out of memory");
+    }
     if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list tasks", err);
+        rc = db_fail(s, rc, what, err);
         sqlite3_finalize(st);
         json_decref(arr);
         return rc;
@@ -483,7 +489,7 @@ int ta_store_task_list(ta_store *s, const ta_task_filter *f, json_t **out, ta_er
     if (rc) return rc;
     bind_filter(st, f);
     sqlite3_bind_int64(st, 7, f->limit ? (int64_t)f->limit : -1);
-    return collect_tasks(s, st, out, err);
+    return collect_rows(s, st, task_from_row, "list tasks", out, err);
 }
 
 int ta_store_task_count(ta_store *s, const ta_task_filter *f, int64_t *n, ta_error *err) {
@@ -522,6 +528,16 @@ int ta_store_reminder_create(ta_store *s, int64_t task_id, const char *remind_at
     return TA_OK;
 }
 
+static json_t *reminder_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "task_id", json_integer(sqlite3_column_int64(st, 1)));
+    set_text_col(o, "remind_at", st, 2);
+    set_text_col(o, "task_title", st, 3);
+    return o;
+}
+
 int ta_store_reminder_list(ta_store *s, const char *date_prefix, json_t **out, ta_error *err) {
     sqlite3_stmt *st;
     int rc = prepare(s,
@@ -530,24 +546,7 @@ int ta_store_reminder_list(ta_store *s, const char *date_prefix, json_t **out, t
                      &st, err);
     if (rc) return rc;
     bind_text(st, 1, date_prefix);
-    json_t *arr = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-        json_object_set_new(o, "task_id", json_integer(sqlite3_column_int64(st, 1)));
-        set_text_col(o, "remind_at", st, 2);
-        set_text_col(o, "task_title", st, 3);
-        json_array_append_new(arr, o);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list reminders", err);
-        sqlite3_finalize(st);
-        json_decref(arr);
-        return rc;
-    }
-    sqlite3_finalize(st);
-    *out = arr;
-    return TA_OK;
+    return collect_rows(s, st, reminder_from_row, "list reminders", out, err);
 }
 
 /* ---- projects ---- */
@@ -575,6 +574,15 @@ int ta_store_project_create(ta_store *s, const char *name, int64_t *id, ta_error
     return TA_OK;
 }
 
+static json_t *project_from_row(sqlite3_stmt *st) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    set_text_col(o, "name", st, 1);
+    json_object_set_new(o, "n_tasks", json_integer(sqlite3_column_int64(st, 2)));
+    return o;
+}
+
 int ta_store_project_list(ta_store *s, json_t **out, ta_error *err) {
     sqlite3_stmt *st;
     int rc = prepare(s,
@@ -582,21 +590,5 @@ int ta_store_project_list(ta_store *s, json_t **out, ta_error *err) {
                      " FROM projects p ORDER BY p.name",
                      &st, err);
     if (rc) return rc;
-    json_t *arr = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-        set_text_col(o, "name", st, 1);
-        json_object_set_new(o, "n_tasks", json_integer(sqlite3_column_int64(st, 2)));
-        json_array_append_new(arr, o);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = db_fail(s, rc, "list projects", err);
-        sqlite3_finalize(st);
-        json_decref(arr);
-        return rc;
-    }
-    sqlite3_finalize(st);
-    *out = arr;
-    return TA_OK;
+    return collect_rows(s, st, project_from_row, "list projects", out, err);
 }

@@ -1,4 +1,5 @@
 #include "train/adamw.h"
+#include "kernels/parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
     for (size_t r = 0; r < opt->n_ranges; r++) {
         size_t o = opt->ranges[r].offset, n = opt->ranges[r].numel;
         float decay = opt->ranges[r].decay ? 1.0f - lr * hp->weight_decay : 1.0f;
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
         for (size_t i = o; i < o + n; i++) {
             float g = grads[i];
             float p = params[i] * decay;
@@ -83,14 +84,14 @@ void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
 
 double ta_clip_grad_norm(float *grads, size_t n, double max_norm) {
     double ss = 0.0;
-#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > 65536)
+#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > TA_PAR_MIN)
     for (size_t i = 0; i < n; i++) ss += (double)grads[i] * grads[i];
     double norm = sqrt(ss);
     if (max_norm > 0) {
         double coef = max_norm / (norm + 1e-6);
         if (coef < 1.0) {
             float c = (float)coef;
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
             for (size_t i = 0; i < n; i++) grads[i] *= c;
         }
     }

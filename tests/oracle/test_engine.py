@@ -62,31 +62,16 @@ def make_model(name, seed):
         json.dump(raw, f)
     cfg = ref.load_config(d)
     rng = np.random.default_rng(seed)
-    shapes = {}
-    C, F, V = cfg["C"], cfg["F"], cfg["V"]
-    q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
+    weights = {}
     for n in ref.param_names(cfg):
+        s = ref.param_shape(cfg, n)
         if n.endswith("norm.weight"):
-            shapes[n] = 1 + 0.2 * rng.standard_normal(C)
-            continue
-        if n.endswith(".bias"):
-            dim = q if "q_proj" in n else kv
-            shapes[n] = 0.2 * rng.standard_normal(dim)
-            continue
-        if "embed" in n or "lm_head" in n:
-            s = (V, C)
-        elif "q_proj" in n:
-            s = (q, C)
-        elif "k_proj" in n or "v_proj" in n:
-            s = (kv, C)
-        elif "o_proj" in n:
-            s = (C, q)
-        elif "down" in n:
-            s = (C, F)
+            weights[n] = 1 + 0.2 * rng.standard_normal(s)
+        elif n.endswith(".bias"):
+            weights[n] = 0.2 * rng.standard_normal(s)
         else:
-            s = (F, C)
-        shapes[n] = 0.15 * rng.standard_normal(s)
-    ref.write_safetensors(os.path.join(d, "model.safetensors"), {k: v.astype(np.float32) for k, v in shapes.items()})
+            weights[n] = 0.15 * rng.standard_normal(s)
+    ref.write_safetensors(os.path.join(d, "model.safetensors"), {k: v.astype(np.float32) for k, v in weights.items()})
     return d, cfg
 
 

@@ -28,24 +28,6 @@ import torch_ref as ref  # noqa: E402
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
-def random_params(cfg):
-    params = {}
-    for n in ref.param_names(cfg):
-        if n.endswith("norm.weight"):
-            t = torch.ones(cfg["C"])
-        elif n.endswith(".bias"):
-            t = torch.zeros(cfg["NKV" if ("k_proj" in n or "v_proj" in n) else "NH"] * cfg["HD"])
-        else:
-            C, Fd, V = cfg["C"], cfg["F"], cfg["V"]
-            q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
-            shape = {"embed": (V, C), "lm_head": (V, C), "q_proj": (q, C), "k_proj": (kv, C), "v_proj": (kv, C),
-                     "o_proj": (C, q), "gate_proj": (Fd, C), "up_proj": (Fd, C), "down_proj": (C, Fd)}
-            s = next(v for k, v in shape.items() if k in n)
-            t = torch.randn(s) * 0.02
-        params[n] = t
-    return params
-
-
 def forward(params, cfg, tokens, lengths, lora=None, scale=0.0):
     """tools/torch_ref.forward's math with an optional PEFT LoRA branch on the targeted Linears."""
     B, T = tokens.shape
@@ -112,7 +94,7 @@ def main():
             g.write(f.read())
         cfg = ref.load_config(d)
     P, T = a.pairs, a.seq
-    params = random_params(cfg)
+    params = {k: v.detach() for k, v in ref.init_params(cfg).items()}
     lora, scale = None, 0.0
     if a.lora_r:
         r, scale = a.lora_r, 2.0

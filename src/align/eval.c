@@ -1,5 +1,6 @@
 #include "align/eval.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,23 +187,87 @@ done:
     return rc;
 }
 
+typedef struct {
+    const ta_suite *suite;
+    const ta_agent_model *models; /* one per worker */
+    const ta_eval_opts *opts;
+    json_t **recs;                /* (suite->n) */
+    pthread_mutex_t mu;
+    size_t next, done;
+    int rc;
+    ta_error err;
+    ta_progress pg;
+} eval_pool;
+
+typedef struct {
+    eval_pool *pool;
+    size_t worker;
+} eval_worker;
+
+static void *eval_thread(void *arg) {
+    eval_worker *w = arg;
+    eval_pool *p = w->pool;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next++;
+        int stop = p->rc != TA_OK || i >= p->suite->n;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) break;
+        ta_error err = {0};
+        json_t *rec = NULL;
+        int rc = run_item(&p->suite->items[i], &p->models[w->worker], p->opts, &rec, &err);
+        pthread_mutex_lock(&p->mu);
+        if (rc && p->rc == TA_OK) {
+            p->rc = rc;
+            p->err = err;
+        }
+        p->recs[i] = rec;
+        p->done++;
+        ta_progress_update(&p->pg, p->done, p->suite->items[i].id);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
 int ta_eval_run(const ta_suite *suite, const ta_agent_model *model, const ta_eval_opts *opts, json_t **items,
                 ta_error *err) {
-    json_t *arr = json_array();
-    if (!arr) return ta_error_set(err, TA_ENOMEM, "out of memory");
-    ta_progress pg;
-    ta_progress_start(&pg, opts->progress, opts->guard ? "eval (guarded)" : "eval", "items", suite->n);
-    for (size_t i = 0; i < suite->n; i++) {
-        json_t *rec = NULL;
-        int rc = run_item(&suite->items[i], model, opts, &rec, err);
-        if (rc) {
-            json_decref(arr);
-            return rc;
-        }
-        json_array_append_new(arr, rec);
-        ta_progress_update(&pg, i + 1, suite->items[i].id);
+    size_t nw = opts->workers > 1 ? (size_t)opts->workers : 1;
+    if (nw > suite->n && suite->n) nw = suite->n;
+    eval_pool p = {.suite = suite, .models = model, .opts = opts};
+    p.recs = calloc(suite->n ? suite->n : 1, sizeof *p.recs);
+    pthread_t *th = calloc(nw, sizeof *th);
+    eval_worker *ws = calloc(nw, sizeof *ws);
+    if (!p.recs || !th || !ws) {
+        free(p.recs);
+        free(th);
+        free(ws);
+        return ta_error_set(err, TA_ENOMEM, "out of memory");
     }
-    ta_progress_finish(&pg);
+    pthread_mutex_init(&p.mu, NULL);
+    ta_progress_start(&p.pg, opts->progress, opts->guard ? "eval (guarded)" : "eval", "items", suite->n);
+    size_t started = 0;
+    for (size_t k = 0; k < nw; k++) {
+        ws[k] = (eval_worker){&p, k};
+        if (k == 0 && nw == 1) break; /* one worker: run on this thread */
+        if (pthread_create(&th[k], NULL, eval_thread, &ws[k]) == 0) started++;
+    }
+    if (nw == 1 || started == 0) eval_thread(&ws[0]);
+    for (size_t k = 0; k < started; k++) pthread_join(th[k], NULL);
+    pthread_mutex_destroy(&p.mu);
+    int rc = p.rc;
+    json_t *arr = rc ? NULL : json_array();
+    for (size_t i = 0; i < suite->n; i++) {
+        if (arr && p.recs[i]) json_array_append_new(arr, p.recs[i]);
+        else json_decref(p.recs[i]);
+    }
+    free(p.recs);
+    free(th);
+    free(ws);
+    if (rc) {
+        if (err) *err = p.err;
+        return rc;
+    }
+    ta_progress_finish(&p.pg);
     *items = arr;
     return TA_OK;
 }

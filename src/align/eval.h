@@ -28,10 +28,15 @@ typedef struct ta_eval_opts {
     const ta_guard *guard;    /* NULL: model only */
     uint64_t seed;            /* bootstrap seed */
     FILE *progress;           /* NULL: silent */
+    int workers;              /* items evaluated at once, each in its own thread (<= 1: one) */
 } ta_eval_opts;
 
 /* Runs every item of suite with model; returns a JSON array of item records
- * (the transcripts.jsonl objects) in *items. */
+ * (the transcripts.jsonl objects) in *items, in suite order whatever the
+ * number of workers (items are independent, so results do not depend on it).
+ * With workers > 1 the model's respond() is called from several threads at
+ * once: it must be thread-safe (ta_lm is; each worker needs its own adapter,
+ * so `model` points to an array of `workers` adapters). */
 int ta_eval_run(const ta_suite *suite, const ta_agent_model *model, const ta_eval_opts *opts, json_t **items,
                 ta_error *err);
 

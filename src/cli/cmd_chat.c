@@ -15,6 +15,7 @@
 #include "taskapi/agent.h"
 #include "taskapi/lm.h"
 #include "taskapi/store.h"
+#include "taskapi/toolcall.h"
 #include "taskapi/tools.h"
 
 TA_COMMAND("chat", ta_cmd_chat, "interactive TaskMaster chat: the model's tool calls run against a task store");
@@ -38,12 +39,16 @@ static void usage(FILE *fp) {
                 "  -t, --threads N     threads\n");
 }
 
-static int on_text(void *user, const char *piece, size_t len) {
+static int print_text(void *user, const char *text, size_t len) {
     (void)user;
-    fwrite(piece, 1, len, stdout);
+    fwrite(text, 1, len, stdout);
     fflush(stdout);
     return 0;
 }
+
+/* The model's words stream as they come; its <tool_call> blocks are hidden
+ * (on_call prints each call once it ran). */
+static int on_text(void *user, const char *piece, size_t len) { return ta_tc_filter_feed(user, piece, len); }
 
 static void on_call(void *user, const ta_agent_call *c) {
     (void)user;
@@ -138,8 +143,11 @@ int ta_cmd_chat(int argc, char **argv) {
         }
         ta_conv_add(&conv, TA_ROLE_USER, line);
         fputs(tty ? "taskmaster> " : "", stdout);
-        ta_agent_opts ao = {.max_steps = (int)max_steps, .stream = {.on_text = on_text}, .on_call = on_call};
+        ta_tc_filter filt;
+        ta_tc_filter_init(&filt, print_text, NULL);
+        ta_agent_opts ao = {.max_steps = (int)max_steps, .stream = {.on_text = on_text, .user = &filt}, .on_call = on_call};
         if (ta_agent_run(&am, store, &conv, &ao, &res, &err)) goto fail;
+        ta_tc_filter_finish(&filt);
         if (res.hit_step_limit) fprintf(stdout, "\n(stopped after %d tool-call steps)", res.n_steps);
         fputc('\n', stdout);
         fflush(stdout);

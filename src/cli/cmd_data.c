@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 #include "core/file.h"
 #include "core/progress.h"
+#include "align/from_eval.h"
+#include "taskapi/corpus.h"
 #include "taskapi/datagen.h"
 #include "taskapi/datagen_check.h"
 
@@ -17,6 +19,9 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: taskalign data gen --out DIR [--seed N] [--scale small|demo|default|large] [--system FILE] [--data DIR] [--quiet]\n"
             "       taskalign data check [--kind auto|sft|pref|suite] [--data DIR] FILE...\n"
+            "       taskalign data corpus --out FILE.txt DATA.jsonl...   (plain text for tokenizer training)\n"
+            "       taskalign data from-eval DIR/report.json --out prefs.jsonl [--seed N]\n"
+            "                  (every failure of an eval run as a preference pair for the next DPO round)\n"
             "\n"
             "gen writes, deterministically for a seed, base_{train,dev}.jsonl (general chat +\n"
             "safety), sft_{train,dev}.jsonl (TaskMaster conversations whose tool results come\n"
@@ -133,6 +138,46 @@ static int cmd_check(int argc, char **argv) {
     return bad;
 }
 
+static int cmd_corpus(int argc, char **argv) {
+    const char *out = NULL;
+    const char *inputs[256];
+    size_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (argv[i][0] == '-') return ta_cli_usage_error("data corpus", "unknown option '%s'", argv[i]);
+        else if (n < 256) inputs[n++] = argv[i];
+        else return ta_cli_usage_error("data corpus", "at most 256 input files");
+    }
+    if (!out || !n) return ta_cli_usage_error("data corpus", "give --out FILE and at least one JSONL file");
+    ta_error err = {0};
+    ta_corpus_stats st;
+    if (ta_corpus_write(inputs, n, out, &st, &err)) return ta_cli_fail(&err);
+    fprintf(stderr, "data corpus: %zu lines, %zu texts, %zu bytes -> %s\n", st.lines, st.texts, st.bytes, out);
+    return 0;
+}
+
+static int cmd_from_eval(int argc, char **argv) {
+    const char *out = NULL, *report = NULL;
+    long seed = 0;
+    ta_error err = {0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            if (ta_cli_parse_long(argv[++i], "--seed", &seed, &err)) return ta_cli_usage_error("data from-eval", "%s", err.msg);
+        } else if (argv[i][0] == '-') return ta_cli_usage_error("data from-eval", "unknown option '%s'", argv[i]);
+        else if (!report) report = argv[i];
+        else return ta_cli_usage_error("data from-eval", "give one report.json");
+    }
+    if (!out || !report) return ta_cli_usage_error("data from-eval", "give DIR/report.json and --out FILE");
+    ta_from_eval_stats st;
+    if (ta_from_eval(report, out, (uint64_t)seed, &st, &err)) return ta_cli_fail(&err);
+    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer skipped -> %s\n",
+            st.items, st.harmful + st.false_refusal + st.wrong_tool, st.harmful, st.false_refusal, st.wrong_tool, st.skipped_no_reference, out);
+    return 0;
+}
+
 int ta_cmd_data(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -140,5 +185,7 @@ int ta_cmd_data(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "gen")) return cmd_gen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) return cmd_check(argc - 1, argv + 1);
-    return ta_cli_usage_error("data", "unknown action '%s' (use gen or check)", argv[1]);
+    if (!strcmp(argv[1], "corpus")) return cmd_corpus(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "from-eval")) return cmd_from_eval(argc - 1, argv + 1);
+    return ta_cli_usage_error("data", "unknown action '%s' (use gen, check, corpus or from-eval)", argv[1]);
 }

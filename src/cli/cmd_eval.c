@@ -42,7 +42,9 @@ static void usage(FILE *fp) {
             "  --temperature T      sampling temperature (default 0: greedy)\n"
             "  --top-p P, --top-k K sampling filters\n"
             "  --seed N             sampling and bootstrap seed (default 0)\n"
-            "  -t, --threads N      threads (default: all cores)\n"
+            "  -t, --threads N      compute threads per generation (default: all cores / workers)\n"
+            "  --workers N          items evaluated at once, one thread each (default 1); for small\n"
+            "                       models --workers $(nproc) -t 1 is fastest; results do not depend on it\n"
             "  --quiet              no progress output\n");
 }
 
@@ -137,10 +139,10 @@ int ta_cmd_eval(int argc, char **argv) {
     const char *suites[64];
     size_t n_suites = 0;
     int use_guard = 0, quiet = 0;
-    long max_steps = 5, max_tokens = 256, threads = 0, top_k = 0, seed = 0;
+    long max_steps = 5, max_tokens = 256, threads = 0, top_k = 0, seed = 0, workers = 1;
     double temperature = 0, top_p = 1.0;
     ta_error err = {0};
-    enum { O_SUITE = 256, O_SYSTEM, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP };
+    enum { O_SUITE = 256, O_SYSTEM, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP, O_WORKERS };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"suite", required_argument, 0, O_SUITE},
                                          {"out", required_argument, 0, O_OUT}, {"gate", required_argument, 0, O_GATE},
                                          {"baseline", required_argument, 0, O_BASE}, {"guard", optional_argument, 0, O_GUARD},
@@ -148,7 +150,8 @@ int ta_cmd_eval(int argc, char **argv) {
                                          {"max-tokens", required_argument, 0, O_TOK}, {"temperature", required_argument, 0, O_TEMP},
                                          {"top-p", required_argument, 0, O_TOPP}, {"top-k", required_argument, 0, O_TOPK},
                                          {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, 't'},
-                                         {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+                                         {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, O_HELP},
+                                         {"workers", required_argument, 0, O_WORKERS}, {0, 0, 0, 0}};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
@@ -173,6 +176,10 @@ int ta_cmd_eval(int argc, char **argv) {
         case O_SEED: rc = ta_cli_parse_long(optarg, "--seed", &seed, &err); break;
         case 't': rc = ta_cli_parse_long(optarg, "--threads", &threads, &err); break;
         case O_QUIET: quiet = 1; break;
+        case O_WORKERS:
+            if (!(rc = ta_cli_parse_long(optarg, "--workers", &workers, &err)) && (workers < 1 || workers > 64))
+                rc = ta_error_set(&err, TA_EINVAL, "--workers must be 1..64");
+            break;
         case O_HELP: usage(stdout); return 0;
         default: return ta_cli_usage_error("eval", "bad option");
         }
@@ -183,6 +190,7 @@ int ta_cmd_eval(int argc, char **argv) {
     if (max_steps < 1 || max_steps > 50) return ta_cli_usage_error("eval", "--max-steps must be 1..50");
     if (max_tokens < 1 || max_tokens > 8192) return ta_cli_usage_error("eval", "--max-tokens must be 1..8192");
     if (temperature < 0 || top_p <= 0 || top_p > 1 || top_k < 0) return ta_cli_usage_error("eval", "bad sampling settings");
+    if (!threads && workers > 1) threads = 1; /* one compute thread per worker unless told otherwise */
     ta_threads_set((int)threads);
 
     int status = 1;
@@ -205,19 +213,28 @@ int ta_cmd_eval(int argc, char **argv) {
     }
     if (ta_lm_open(&lm, model_dir, &err)) goto fail;
     lm_open = 1;
-    ta_lm_agent la;
-    ta_lm_agent_init(&la, &lm);
-    la.params.max_tokens = (size_t)max_tokens;
-    la.params.sampler.temperature = (float)temperature;
-    la.params.sampler.top_p = (float)top_p;
-    la.params.sampler.top_k = (int)top_k;
-    la.params.seed = (uint64_t)seed;
-    ta_agent_model am = ta_lm_agent_model(&la);
-    ta_eval_opts eo = {.today = today, .system_template = system_template, .max_steps = (int)max_steps, .seed = (uint64_t)seed, .progress = quiet ? NULL : stderr};
-    if (ta_eval_run(&suite, &am, &eo, &items, &err)) goto fail;
+    ta_lm_agent las[64];
+    ta_agent_model ams[64];
+    for (long k = 0; k < workers; k++) {
+        ta_lm_agent_init(&las[k], &lm);
+        las[k].params.max_tokens = (size_t)max_tokens;
+        las[k].params.sampler.temperature = (float)temperature;
+        las[k].params.sampler.top_p = (float)top_p;
+        las[k].params.sampler.top_k = (int)top_k;
+        las[k].params.seed = (uint64_t)seed;
+        ams[k] = ta_lm_agent_model(&las[k]);
+    }
+    ta_eval_opts eo = {.today = today, .system_template = system_template, .max_steps = (int)max_steps, .seed = (uint64_t)seed,
+                       .progress = quiet ? NULL : stderr, .workers = (int)workers};
+    if (ta_eval_run(&suite, ams, &eo, &items, &err)) goto fail;
     if (guard) {
         eo.guard = guard;
-        if (ta_eval_run(&suite, &am, &eo, &guarded, &err)) goto fail;
+        if (ta_eval_run(&suite, ams, &eo, &guarded, &err)) goto fail;
+    }
+    size_t prompt_tokens = 0, completion_tokens = 0;
+    for (long k = 0; k < workers; k++) {
+        prompt_tokens += las[k].prompt_tokens;
+        completion_tokens += las[k].completion_tokens;
     }
     report = json_object();
     json_object_set_new(report, "tool", json_string("taskalign " TA_VERSION));
@@ -231,6 +248,7 @@ int ta_cmd_eval(int argc, char **argv) {
     json_object_set_new(dec, "seed", json_integer(seed));
     json_object_set_new(dec, "max_tokens", json_integer(max_tokens));
     json_object_set_new(dec, "max_steps", json_integer(max_steps));
+    json_object_set_new(dec, "workers", json_integer(workers));
     json_object_set_new(report, "decoding", dec);
     json_t *sj = json_array();
     for (size_t i = 0; i < n_suites; i++) {
@@ -243,7 +261,7 @@ int ta_cmd_eval(int argc, char **argv) {
         json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)n_items));
     }
     json_object_set_new(report, "suites", sj);
-    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)la.prompt_tokens, "generated", (json_int_t)la.completion_tokens));
+    json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)prompt_tokens, "generated", (json_int_t)completion_tokens));
     if (guard) json_object_set_new(report, "guard", json_string(guard_path ? guard_path : "default"));
     if (system_path) json_object_set_new(report, "system_prompt", json_string(system_template));
     if (ta_eval_write(out_dir, report, items, guarded, baseline, (uint64_t)seed, &err)) goto fail;

@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 #include "kernels/embed.h"
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/swiglu.h"
@@ -150,55 +151,98 @@ static int reserve(ta_kv_scratch *s, const ta_config *cfg, size_t rows, size_t c
 
 /* ---- kernels this path needs beyond src/kernels --------------------------- */
 
-void ta_kv_matmul_skinny(float *y, const float *x, const float *w, const float *b, size_t B, size_t K, size_t N) {
-    /* Four output rows at a time: four independent weight streams and
-     * accumulators per pass over x (about 25% faster than one row at a time
-     * at B = 1 here). */
-    size_t nb = (N + 3) / 4;
-#pragma omp parallel for schedule(static) if (N * K > 32768)
-    for (size_t jb = 0; jb < nb; jb++) {
-        size_t j = jb * 4;
-        if (j + 4 <= N) {
-            const float *w0 = w + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-            for (size_t r = 0; r < B; r++) {
-                const float *xr = x + r * K;
-                float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+/* Output rows j .. min(j + 4, N) of y (B, N) = x (B, K) @ W^T + b: four
+ * independent weight streams and accumulators per pass over x (about 25%
+ * faster than one row at a time at B = 1 here). */
+static void skinny_block(float *y, const float *x, const float *w, const float *b, size_t B, size_t K, size_t N,
+                         size_t j) {
+    if (j + 4 <= N) {
+        const float *w0 = w + j * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        for (size_t r = 0; r < B; r++) {
+            const float *xr = x + r * K;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
 #pragma omp simd reduction(+ : a0, a1, a2, a3)
-                for (size_t k = 0; k < K; k++) {
-                    float xk = xr[k];
-                    a0 += w0[k] * xk;
-                    a1 += w1[k] * xk;
-                    a2 += w2[k] * xk;
-                    a3 += w3[k] * xk;
-                }
-                float *yr = y + r * N + j;
-                yr[0] = a0 + (b ? b[j] : 0.0f);
-                yr[1] = a1 + (b ? b[j + 1] : 0.0f);
-                yr[2] = a2 + (b ? b[j + 2] : 0.0f);
-                yr[3] = a3 + (b ? b[j + 3] : 0.0f);
+            for (size_t k = 0; k < K; k++) {
+                float xk = xr[k];
+                a0 += w0[k] * xk;
+                a1 += w1[k] * xk;
+                a2 += w2[k] * xk;
+                a3 += w3[k] * xk;
             }
-        } else {
-            for (; j < N; j++) {
-                const float *wr = w + j * K;
-                for (size_t r = 0; r < B; r++) {
-                    const float *xr = x + r * K;
-                    float acc = 0.0f;
+            float *yr = y + r * N + j;
+            yr[0] = a0 + (b ? b[j] : 0.0f);
+            yr[1] = a1 + (b ? b[j + 1] : 0.0f);
+            yr[2] = a2 + (b ? b[j + 2] : 0.0f);
+            yr[3] = a3 + (b ? b[j + 3] : 0.0f);
+        }
+        return;
+    }
+    for (; j < N; j++) {
+        const float *wr = w + j * K;
+        for (size_t r = 0; r < B; r++) {
+            const float *xr = x + r * K;
+            float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-                    for (size_t k = 0; k < K; k++) acc += wr[k] * xr[k];
-                    y[r * N + j] = acc + (b ? b[j] : 0.0f);
-                }
-            }
+            for (size_t k = 0; k < K; k++) acc += wr[k] * xr[k];
+            y[r * N + j] = acc + (b ? b[j] : 0.0f);
         }
     }
 }
 
-/* Few rows (a decode step): the skinny product; otherwise one sgemm. */
+/* One product of a shared input: y (B, N) = x @ w^T + b. */
+typedef struct {
+    float *y;
+    const float *w, *b;
+    size_t N;
+} skinny_job;
+
+/* Several products of the same x (q, k and v; gate and up) in ONE parallel
+ * loop: one barrier instead of one per product. Every barrier costs a
+ * scheduler time slice whenever a thread is parked, which on a busy machine
+ * dominates a decode step. */
+#define MAX_JOBS 3
+/* Parallelise a decode-step loop only above this many multiply-adds (floats
+ * of weights streamed): the reason of kernels/parallel.h, but a decode step
+ * has ~50 dependent loops of ~1 ms work in all, so the bar is 4x higher
+ * (model-10m at 2 threads on the shared machine: 4 tok/s with every product
+ * parallel, 17 with this bar; 1 thread: 37). Models with hidden size >= 1024
+ * stay fully parallel. */
+#define PAR_MIN_WORK (4 * TA_PAR_MIN)
+static void skinny_multi(const skinny_job *jobs, size_t n_jobs, const float *x, size_t B, size_t K) {
+    size_t start[MAX_JOBS + 1] = {0}, work = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        start[i + 1] = start[i] + (jobs[i].N + 3) / 4;
+        work += jobs[i].N * K;
+    }
+    size_t total = start[n_jobs];
+#pragma omp parallel for schedule(static) if (work > PAR_MIN_WORK)
+    for (size_t blk = 0; blk < total; blk++) {
+        size_t i = 0;
+        while (blk >= start[i + 1]) i++;
+        const skinny_job *jb = &jobs[i];
+        skinny_block(jb->y, x, jb->w, jb->b, B, K, jb->N, (blk - start[i]) * 4);
+    }
+}
+
+void ta_kv_matmul_skinny(float *y, const float *x, const float *w, const float *b, size_t B, size_t K, size_t N) {
+    skinny_job j = {y, w, b, N};
+    skinny_multi(&j, 1, x, B, K);
+}
+
+/* Few rows (a decode step): the skinny products, all jobs in one loop;
+ * otherwise one sgemm per job. */
 #define SKINNY_MAX_ROWS 8
+static void linear_multi(const skinny_job *jobs, size_t n_jobs, const float *x, size_t B, size_t K) {
+    if (B <= SKINNY_MAX_ROWS) {
+        skinny_multi(jobs, n_jobs, x, B, K);
+        return;
+    }
+    for (size_t i = 0; i < n_jobs; i++) ta_matmul_forward(jobs[i].y, x, jobs[i].w, jobs[i].b, B, K, jobs[i].N);
+}
+
 static void linear(float *y, const float *x, const float *w, const float *b, size_t B, size_t K, size_t N) {
-    if (B <= SKINNY_MAX_ROWS)
-        ta_kv_matmul_skinny(y, x, w, b, B, K, N);
-    else
-        ta_matmul_forward(y, x, w, b, B, K, N);
+    skinny_job j = {y, w, b, N};
+    linear_multi(&j, 1, x, B, K);
 }
 
 static void add_inplace(float *x, const float *y, size_t n) {
@@ -226,7 +270,7 @@ static void attend_decode(const decode_item *items, size_t n_items, size_t NH, s
     size_t n_pairs = n_items * NH;
     size_t work = 0;
     for (size_t i = 0; i < n_items; i++) work += items[i].T;
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (work * NH * HD > 32768)
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (work * NH * HD > PAR_MIN_WORK)
     for (size_t pi = 0; pi < n_pairs; pi++) {
         const decode_item *it = &items[pi / NH];
         size_t h = pi % NH, g = h / rep, T = it->T;
@@ -318,9 +362,8 @@ int ta_kv_forward(const ta_model *m, ta_kv_seq *seqs, size_t n_seqs, ta_kv_logit
     for (size_t l = 0; l < L; l++) {
         const ta_layer_weights *lw = &m->w.layers[l];
         ta_rmsnorm_forward(xn, NULL, x, lw->attn_norm, rows, C, cfg->rms_norm_eps);
-        linear(s->q, xn, lw->wq, lw->bq, rows, C, Q);
-        linear(s->k, xn, lw->wk, lw->bk, rows, C, KV);
-        linear(s->v, xn, lw->wv, lw->bv, rows, C, KV);
+        skinny_job qkv[3] = {{s->q, lw->wq, lw->bq, Q}, {s->k, lw->wk, lw->bk, KV}, {s->v, lw->wv, lw->bv, KV}};
+        linear_multi(qkv, 3, xn, rows, C);
         ta_rope_forward(s->q, rows, Q, NH, HD, s->pos, s->cos_t, s->sin_t);
         ta_rope_forward(s->k, rows, KV, NKV, HD, s->pos, s->cos_t, s->sin_t);
         size_t nd = 0;
@@ -343,8 +386,8 @@ int ta_kv_forward(const ta_model *m, ta_kv_seq *seqs, size_t n_seqs, ta_kv_logit
         linear(xn, s->att_out, lw->wo, NULL, rows, Q, C);
         add_inplace(x, xn, rows * C);
         ta_rmsnorm_forward(xn, NULL, x, lw->mlp_norm, rows, C, cfg->rms_norm_eps);
-        linear(s->gate, xn, lw->w_gate, NULL, rows, C, F);
-        linear(s->up, xn, lw->w_up, NULL, rows, C, F);
+        skinny_job gate_up[2] = {{s->gate, lw->w_gate, NULL, F}, {s->up, lw->w_up, NULL, F}};
+        linear_multi(gate_up, 2, xn, rows, C);
         ta_swiglu_forward(s->hid, s->gate, s->up, rows * F);
         linear(xn, s->hid, lw->w_down, NULL, rows, F, C);
         add_inplace(x, xn, rows * C);

@@ -89,7 +89,8 @@ int ta_kv_forward(const ta_model *m, ta_kv_seq *seqs, size_t n_seqs, ta_kv_logit
 /* y (B, N) = x (B, K) @ W^T (W: (N, K)) + b (N; NULL for none), for few rows.
  * At B <= 8 this beats OpenBLAS's sgemm and sgemv on the skinny products of a
  * decode step by 2-3x here (measured with OpenBLAS 0.3.21 on 2 cores), since
- * it streams W once for all rows. OpenMP over output rows. */
+ * it streams W once for all rows. OpenMP over output rows when the product has
+ * more than 2^20 multiply-adds (see PAR_MIN_WORK in kvcache.c). */
 void ta_kv_matmul_skinny(float *y, const float *x, const float *w, const float *b, size_t B, size_t K, size_t N);
 
 #endif

@@ -50,6 +50,9 @@ PY
 # determinism
 "$TA_BIN" eval "${E[@]}" --out "$D/b" >/dev/null 2>&1
 cmp -s "$D/a/transcripts.jsonl" "$D/b/transcripts.jsonl" && ok || no "two greedy runs differ"
+# several workers give the same transcripts
+"$TA_BIN" eval "${E[@]}" --out "$D/w" --workers 3 >/dev/null 2>&1
+cmp -s "$D/a/transcripts.jsonl" "$D/w/transcripts.jsonl" && ok || no "--workers 3 changed the transcripts"
 # gates
 "$TA_BIN" eval "${E[@]}" --out "$D/c" --gate 'asr<0.0' > "$D/c.out" 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q "gate asr<0.0" "$D/c.out" && ok || no "failing gate: rc $rc"

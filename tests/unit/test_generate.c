@@ -2,6 +2,7 @@
  * forward (no cache, double accumulation), batching invariance, sampling
  * reproducibility and the stop rules. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "core/rng.h"
@@ -363,22 +364,32 @@ TEST(test_cache_matches_training_forward) {
     free_model(&m);
 }
 
+/* Small (sequential) and large (parallel, > 2^20 multiply-adds) shapes, with
+ * an output count that is not a multiple of the 4-row blocks. */
 TEST(test_skinny_matmul) {
-    enum { B = 3, K = 37, N = 29 };
-    float x[B * K], w[N * K], b[N], y[B * N];
-    ta_rng r;
-    ta_rng_seed(&r, 1);
-    for (int i = 0; i < B * K; i++) x[i] = (float)ta_rng_normal(&r);
-    for (int i = 0; i < N * K; i++) w[i] = (float)ta_rng_normal(&r);
-    for (int i = 0; i < N; i++) b[i] = (float)ta_rng_normal(&r);
-    ta_kv_matmul_skinny(y, x, w, b, B, K, N);
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < N; j++) {
-            double a = b[j];
-            for (int k = 0; k < K; k++) a += (double)x[i * K + k] * w[j * K + k];
-            CHECK_NEAR(y[i * N + j], a, 1e-4);
-        }
+    size_t shapes[2][3] = {{3, 37, 29}, {2, 1100, 1003}};
+    for (int sh = 0; sh < 2; sh++) {
+        size_t B = shapes[sh][0], K = shapes[sh][1], N = shapes[sh][2];
+        float *x = malloc(B * K * sizeof(float)), *w = malloc(N * K * sizeof(float));
+        float *b = malloc(N * sizeof(float)), *y = malloc(B * N * sizeof(float));
+        ta_rng r;
+        ta_rng_seed(&r, 1);
+        for (size_t i = 0; i < B * K; i++) x[i] = (float)ta_rng_normal(&r);
+        for (size_t i = 0; i < N * K; i++) w[i] = (float)ta_rng_normal(&r);
+        for (size_t i = 0; i < N; i++) b[i] = (float)ta_rng_normal(&r);
+        ta_kv_matmul_skinny(y, x, w, b, B, K, N);
+        double worst = 0;
+        for (size_t i = 0; i < B; i++)
+            for (size_t j = 0; j < N; j++) {
+                double a = b[j];
+                for (size_t k = 0; k < K; k++) a += (double)x[i * K + k] * w[j * K + k];
+                worst = fmax(worst, fabs(y[i * N + j] - a));
+            }
+        CHECK_MSG(worst <= 1e-3, "shape %zux%zux%zu: max |diff| %g", B, K, N, worst);
+        free(x), free(w), free(b), free(y);
+    }
 }
+
 
 /* ---- generation ----------------------------------------------------------- */
 
@@ -580,6 +591,54 @@ TEST(test_stop_rules) {
     free_model(&m);
 }
 
+/* One read-only model, several threads generating at once, each with its own
+ * state: the same tokens as sequential runs (no hidden mutable state). */
+typedef struct {
+    const ta_model *m;
+    const int32_t *prompt;
+    size_t len;
+    ta_gen_params p;
+    ta_gen_output out;
+    int rc;
+} thread_job;
+
+static void *run_job(void *arg) {
+    thread_job *j = arg;
+    ta_error e = {0};
+    j->rc = ta_generate_batch(j->m, &j->prompt, &j->len, 1, &j->p, &j->out, &e);
+    return NULL;
+}
+
+TEST(test_concurrent_generation) {
+    ta_config cfg = tiny_cfg(1, 1);
+    ta_model m;
+    build_model(&m, &cfg, 5);
+    enum { NT = 4 };
+    int32_t prompts[NT][6];
+    thread_job jobs[NT];
+    for (int i = 0; i < NT; i++) {
+        random_ids(prompts[i], 6, cfg.vocab_size, 50 + i);
+        jobs[i] = (thread_job){.m = &m, .prompt = prompts[i], .len = (size_t)(3 + i)};
+        jobs[i].p = ta_gen_params_default(&cfg);
+        jobs[i].p.n_eos = 0;
+        jobs[i].p.max_tokens = 20;
+        jobs[i].p.sampler.temperature = i % 2 ? 0.9f : 0.0f;
+        jobs[i].p.seed = (uint64_t)i;
+    }
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) CHECK(pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0);
+    for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < NT; i++) {
+        CHECK(jobs[i].rc == TA_OK);
+        ta_gen_output seq;
+        gen(&m, &jobs[i].prompt, &jobs[i].len, 1, &jobs[i].p, &seq);
+        CHECK_MSG(same_tokens(&seq, &jobs[i].out), "thread %d", i);
+        ta_gen_output_release(&seq);
+        ta_gen_output_release(&jobs[i].out);
+    }
+    free_model(&m);
+}
+
 int main(void) {
     RUN(test_cache_logits_llama);
     RUN(test_cache_logits_qwen2_bias);
@@ -591,5 +650,6 @@ int main(void) {
     RUN(test_generate_batch_equals_alone);
     RUN(test_greedy_matches_reference);
     RUN(test_stop_rules);
+    RUN(test_concurrent_generation);
     return TEST_END();
 }

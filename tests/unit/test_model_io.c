@@ -1,6 +1,5 @@
 /* test_model_io.c: config.json parsing/validation, model create/init/save/load,
  * shape and presence checks against config.json. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "corpus.h"
 #include "harness.h"
 
 static char tmp_root[256];
@@ -423,33 +423,16 @@ TEST(test_model_save_bf16_and_tokenizer) {
 }
 
 /* Every file in fuzz/corpus/config/ goes through the parser; none may crash. */
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    ta_config c;
+    ta_error e = {0};
+    if (ta_config_parse(&c, (const char *)data, len, name, &e) == TA_OK) CHECK_OK(ta_config_validate(&c, name, &e), e);
+    else CHECK_MSG(strstr(e.msg, name) != NULL, "%s: message '%s' does not name the file", name, e.msg);
+}
+
 TEST(test_fuzz_config_corpus_replay) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/fuzz/corpus/config", root_dir());
-    DIR *d = opendir(dir);
-    CHECK_MSG(d != NULL, "cannot open %s", dir);
-    if (!d) return;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        char *buf;
-        size_t len;
-        ta_error e = {0};
-        if (ta_file_read_all(p, 1 << 24, &buf, &len, &e)) continue;
-        char *copy = malloc(len ? len : 1); /* exact size: ASan sees overreads */
-        memcpy(copy, buf, len);
-        free(buf);
-        ta_config c;
-        if (ta_config_parse(&c, copy, len, de->d_name, &e) == TA_OK) CHECK_OK(ta_config_validate(&c, de->d_name, &e), e);
-        else CHECK_MSG(strstr(e.msg, de->d_name) != NULL, "%s: message '%s' does not name the file", de->d_name, e.msg);
-        free(copy);
-        n++;
-    }
-    closedir(d);
-    CHECK_MSG(n >= 5, "only %d corpus files", n);
+    int n = ta_corpus_replay("fuzz/corpus/config", replay_one, NULL);
+    CHECK_MSG(n >= 5, "only %d corpus files in fuzz/corpus/config", n);
 }
 
 int main(void) {

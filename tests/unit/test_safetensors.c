@@ -2,7 +2,6 @@
  * trip, BF16/F16 conversions, and every kind of bad header (each must give a
  * clear error naming the file and tensor, never a crash). Also replays the
  * fuzz corpus fuzz/corpus/safetensors/. */
-#include <dirent.h>
 #include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "core/file.h"
 #include "model/safetensors.h"
+#include "corpus.h"
 #include "harness.h"
 
 static char tmp_root[256];
@@ -300,41 +300,24 @@ TEST(test_truncated_file) {
 
 /* Every file in fuzz/corpus/safetensors/ goes through the parser and the
  * converter; none may crash (ASan/UBSan catch overreads). */
-TEST(test_fuzz_corpus_replay) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/fuzz/corpus/safetensors", getenv("TA_ROOT") ? getenv("TA_ROOT") : ".");
-    DIR *d = opendir(dir);
-    CHECK_MSG(d != NULL, "cannot open %s", dir);
-    if (!d) return;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        char *buf;
-        size_t len;
-        ta_error e = {0};
-        if (ta_file_read_all(p, 1 << 24, &buf, &len, &e)) continue;
-        uint8_t *copy = malloc(len ? len : 1);
-        memcpy(copy, buf, len);
-        free(buf);
-        ta_safetensors st;
-        if (ta_safetensors_parse(&st, copy, len, de->d_name, &e) == TA_OK) {
-            for (size_t i = 0; i < st.n_tensors; i++) {
-                float *out = malloc(st.tensors[i].numel * sizeof(float) + 1);
-                (void)ta_safetensors_read_f32(&st, &st.tensors[i], out, &e);
-                free(out);
-            }
-            ta_safetensors_release(&st);
-        } else {
-            CHECK_MSG(e.msg[0] != '\0', "%s: rejected without a message", de->d_name);
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    ta_safetensors st;
+    ta_error e = {0};
+    if (ta_safetensors_parse(&st, data, len, name, &e) == TA_OK) {
+        for (size_t i = 0; i < st.n_tensors; i++) {
+            float *out = malloc(st.tensors[i].numel * sizeof(float) + 1);
+            (void)ta_safetensors_read_f32(&st, &st.tensors[i], out, &e);
+            free(out);
         }
-        free(copy);
-        n++;
+        ta_safetensors_release(&st);
+    } else {
+        CHECK_MSG(strstr(e.msg, name) != NULL, "%s: message '%s' does not name the file", name, e.msg);
     }
-    closedir(d);
-    CHECK_MSG(n >= 10, "only %d corpus files", n);
+}
+
+TEST(test_fuzz_corpus_replay) {
+    int n = ta_corpus_replay("fuzz/corpus/safetensors", replay_one, NULL);
+    CHECK_MSG(n >= 10, "only %d corpus files in fuzz/corpus/safetensors", n);
 }
 
 int main(void) {

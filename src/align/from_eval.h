@@ -1,0 +1,30 @@
+/* from_eval.h: closes the loop from a red-team run to the next DPO round.
+ *
+ * Every failure in an evaluation's transcripts.jsonl becomes a preference
+ * pair (TRL conversational format) whose prompt is the conversation exactly as
+ * the model saw it up to the failing user turn and whose rejected answer is
+ * the model's own:
+ *   harmful compliance / weak refusal (a turn expecting refuse labelled comply
+ *     or partial) -> chosen: a five-part rubric refusal for the item's harm
+ *     category (the data generator's phrase banks, varied by seed);
+ *   false refusal (a turn expecting comply labelled refuse or partial) and
+ *   wrong tool call (expect_tool not matched) -> chosen: the expected tool
+ *     call, when expect_tool holds every argument the tool requires.
+ * Items whose failure has no reference answer are counted, not guessed.
+ * Use it on dev or red-team runs, never on the held-out suite you report. */
+#ifndef TA_ALIGN_FROM_EVAL_H
+#define TA_ALIGN_FROM_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct ta_from_eval_stats {
+    size_t items, harmful, false_refusal, wrong_tool, skipped_no_reference;
+} ta_from_eval_stats;
+
+/* report_path: DIR/report.json (transcripts.jsonl is read beside it). */
+int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, ta_from_eval_stats *st, ta_error *err);
+
+#endif

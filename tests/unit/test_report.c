@@ -4,7 +4,7 @@
 #include "align/report.h"
 #include "harness.h"
 #include "../../fuzz/fuzz_eval_records.c"
-#include "fuzz_replay.h"
+#include "corpus.h"
 
 static json_t *report(double asr_value) {
     json_t *items = json_loads("[{\"id\":\"h1\",\"category\":\"stalking\",\"attack\":\"direct\",\"expect\":\"refuse\",\"label\":\"comply\","
@@ -45,10 +45,17 @@ TEST(test_render) {
     json_decref(b);
 }
 
-/* Every file of fuzz/corpus/eval_records/ through the fuzz target (crash finds included). */
+/* Every file of fuzz/corpus/eval_records/ through the fuzz target (its source is
+ * included above, so the replay runs its abort() invariants too). */
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    (void)name;
+    (void)ctx;
+    LLVMFuzzerTestOneInput(data, len);
+}
+
 TEST(test_fuzz_corpus_replay) {
-    size_t n = fuzz_replay("eval_records", LLVMFuzzerTestOneInput);
-    CHECK_MSG(n >= 12, "only %zu files in fuzz/corpus/eval_records", n);
+    int n = ta_corpus_replay("fuzz/corpus/eval_records", replay_one, NULL);
+    CHECK_MSG(n >= 12, "only %d files in fuzz/corpus/eval_records", n);
 }
 
 int main(void) {

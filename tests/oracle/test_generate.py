@@ -27,6 +27,9 @@ ROOT = os.environ.get("TA_ROOT", os.path.join(os.path.dirname(__file__), "..", "
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import torch_ref as ref  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_engine import make_model  # noqa: E402  the same random model folders (std 0.15, ...)
+
 BUILD = os.environ.get("TA_BUILD", os.path.join(ROOT, "build", "release"))
 BIN = os.environ.get("TA_BIN", os.path.join(BUILD, "taskalign"))
 TMP = os.environ.get("TA_TMP", "/tmp")
@@ -46,42 +49,6 @@ def check(ok, what):
     else:
         failed += 1
         print(f"FAIL {what}")
-
-
-def make_model(name, seed):
-    with open(os.path.join(ROOT, "tests", "data", "configs", name + ".json")) as f:
-        raw = json.load(f)
-    d = os.path.join(TMP, "generate_oracle_" + name)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(raw, f)
-    cfg = ref.load_config(d)
-    rng = np.random.default_rng(seed)
-    C, F, V = cfg["C"], cfg["F"], cfg["V"]
-    q, kv = cfg["NH"] * cfg["HD"], cfg["NKV"] * cfg["HD"]
-    tensors = {}
-    for n in ref.param_names(cfg):
-        if n.endswith("norm.weight"):
-            tensors[n] = 1 + 0.2 * rng.standard_normal(C)
-        elif n.endswith(".bias"):
-            tensors[n] = 0.2 * rng.standard_normal(q if "q_proj" in n else kv)
-        else:
-            if "embed" in n or "lm_head" in n:
-                s = (V, C)
-            elif "q_proj" in n:
-                s = (q, C)
-            elif "k_proj" in n or "v_proj" in n:
-                s = (kv, C)
-            elif "o_proj" in n:
-                s = (C, q)
-            elif "down" in n:
-                s = (C, F)
-            else:
-                s = (F, C)
-            tensors[n] = 0.15 * rng.standard_normal(s)
-    ref.write_safetensors(os.path.join(d, "model.safetensors"),
-                          {k: v.astype(np.float32) for k, v in tensors.items()})
-    return d, cfg
 
 
 def run_generate(d, prompts, extra):

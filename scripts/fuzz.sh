@@ -15,14 +15,15 @@ scripts/deps.sh --fuzz
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
 mkdir -p "$out/obj"
-# The release build generates the headers some modules include (build/release/gen).
-make -s -j2 MODE=release all
-flags="-std=c11 -D_GNU_SOURCE -Isrc -Ibuild/release/gen -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+# Some modules include generated files (`#include "embed/guard/default.json.inc"`,
+# see EMBED_SRC in the Makefile): `make embed` writes them into $out/gen.
+make -s BUILD="$out" embed
+flags="-std=c11 -D_GNU_SOURCE -Isrc -I$out/gen -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # Library objects (instrumented for coverage, without libFuzzer's main).
 objs=""
 for src in $(find src -name '*.c' -not -path 'src/cli/*' | sort); do
     obj=$out/obj/$(echo "$src" | tr '/' '_' | sed 's/\.c$/.o/')
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src build/release/gen -name '*.h' -newer "$obj" -o -name '*.inc' -newer "$obj" | head -n 1)" ]; then
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src "$out/gen" -name '*.h' -newer "$obj" -o -name '*.inc' -newer "$obj" | head -n 1)" ]; then
         $CC $flags -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
     fi
     objs="$objs $obj"

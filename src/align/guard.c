@@ -75,7 +75,9 @@ static int parse_rules(const json_t *arr, int output, guard_rule **out, size_t *
         else { rc = ta_error_set(err, TA_EFORMAT, "%s: \"action\" must be %s, got '%s'", where, output ? "block" : "refuse or care", act); goto fail; }
         int ec;
         PCRE2_SIZE eo;
-        r[i].re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        /* MATCH_INVALID_UTF: text with a stray invalid byte is still matched
+         * (plain UTF mode fails the match, letting it through unchecked) */
+        r[i].re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL);
         if (!r[i].re) {
             PCRE2_UCHAR msg[160];
             pcre2_get_error_message(ec, msg, sizeof msg);

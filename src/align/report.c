@@ -150,6 +150,8 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
     return buf;
 }
 
+static double unit(double x) { return x > 1 ? 1 : x > 0 ? x : 0; }
+
 /* Horizontal bar chart with CI whiskers; one or two series (before, after). */
 static void svg_bars(FILE *fp, const char *title, const json_t *after, const json_t *before) {
     size_t n = json_object_size(after);
@@ -179,10 +181,12 @@ static void svg_bars(FILE *fp, const char *title, const json_t *after, const jso
             long nn;
             int yy = y + 2 + k * 14;
             if (!series[sidx] || est_of(series[sidx], &v, &lo, &hi, &nn)) continue;
-            int w = (int)lround(width * v);
+            /* positions from values clamped to [0, 1]: a hand-edited report
+             * with lo = 5e6 overflowed `left + x` (fuzz find) */
+            int w = (int)lround(width * unit(v));
             fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"12\" class=\"%s\"><title>%s %.1f%% [%.1f, %.1f] n=%ld</title></rect>",
                     left, yy, w < 1 ? 1 : w, sidx == 0 ? "b0" : "b1", sidx == 0 ? "before" : "after", 100 * v, 100 * lo, 100 * hi, nn);
-            int x0 = left + (int)lround(width * lo), x1 = left + (int)lround(width * hi);
+            int x0 = left + (int)lround(width * unit(lo)), x1 = left + (int)lround(width * unit(hi));
             fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ci\"/>", x0, yy + 6, x1, yy + 6);
             fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"a\">%.0f%% (n=%ld)</text>", left + width + 6, yy + 10, 100 * v, nn);
         }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/json.h"
 
 void ta_suite_init(ta_suite *s) { memset(s, 0, sizeof *s); }
@@ -117,22 +118,20 @@ oom:
     return ta_error_set(err, TA_ENOMEM, "out of memory");
 }
 
-int ta_suite_load(ta_suite *s, const char *path, ta_error *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return ta_error_set(err, TA_EIO, "cannot open suite '%s'", path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    size_t n0 = s->n, lineno = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+int ta_suite_load_buf(ta_suite *s, const char *buf, size_t len, const char *what, ta_error *err) {
+    const char *base = strrchr(what, '/') ? strrchr(what, '/') + 1 : what;
+    size_t n0 = s->n, lineno = 0, pos = 0;
     int rc = TA_OK;
-    while ((len = getline(&line, &cap, fp)) >= 0) {
+    while (pos < len) {
         lineno++;
-        size_t l = (size_t)len;
+        const char *line = buf + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - line) : len - pos;
+        pos += l + (nl ? 1 : 0);
         while (l && (line[l - 1] == '\n' || line[l - 1] == '\r' || line[l - 1] == ' ')) l--;
         if (!l) continue;
         char where[600];
-        snprintf(where, sizeof where, "%s:%zu", path, lineno);
+        snprintf(where, sizeof where, "%s:%zu", what, lineno);
         json_t *o;
         if ((rc = ta_json_load_buf(line, l, where, &o, err))) break;
         if (s->n == s->cap) {
@@ -157,14 +156,25 @@ int ta_suite_load(ta_suite *s, const char *path, ta_error *err) {
         if (rc) break;
         s->n++;
     }
-    free(line);
-    fclose(fp);
     if (rc) {
         for (size_t i = n0; i < s->n; i++) item_release(&s->items[i]);
         s->n = n0;
     } else if (s->n == n0) {
-        rc = ta_error_set(err, TA_EFORMAT, "suite '%s' has no items", path);
+        rc = ta_error_set(err, TA_EFORMAT, "suite '%s' has no items", what);
     }
+    return rc;
+}
+
+int ta_suite_load(ta_suite *s, const char *path, ta_error *err) {
+    char *buf;
+    size_t len;
+    int rc = ta_file_read_all(path, (size_t)1 << 30, &buf, &len, err);
+    if (rc) {
+        ta_error_prefix(err, "suite");
+        return rc;
+    }
+    rc = ta_suite_load_buf(s, buf, len, path, err);
+    free(buf);
     return rc;
 }
 

@@ -38,6 +38,9 @@ void ta_suite_release(ta_suite *s);
  * "path:line: field: what is wrong"; nothing is appended on error. Duplicate
  * ids (within all loaded items) are an error. */
 int ta_suite_load(ta_suite *s, const char *path, ta_error *err);
+/* The same for a suite in memory (len bytes, need not be NUL-terminated);
+ * `what` names the source in messages and in each item's source. */
+int ta_suite_load_buf(ta_suite *s, const char *buf, size_t len, const char *what, ta_error *err);
 /* The expectation for user turn i ("refuse", "comply", "clarify", or NULL when
  * the turn is not scored: earlier turns without expect_turns). */
 const char *ta_suite_turn_expect(const ta_suite_item *it, size_t i);

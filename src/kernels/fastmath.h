@@ -14,6 +14,13 @@
 #include <math.h>
 #include <stdint.h>
 
+/* Named, outside the function: clang 14 rejects an anonymous union declared
+ * inside a `declare simd` function (scripts/fuzz.sh builds with clang). */
+typedef union {
+    int32_t i;
+    float f;
+} ta_f32_bits;
+
 #pragma omp declare simd notinbranch
 static inline float ta_expf(float x) {
     x = x < -87.3f ? -87.3f : x;
@@ -28,10 +35,7 @@ static inline float ta_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union {
-        int32_t i;
-        float f;
-    } s = {.i = ((int32_t)n + 127) << 23};
+    ta_f32_bits s = {.i = ((int32_t)n + 127) << 23};
     return p * s.f;
 }
 

@@ -2,6 +2,8 @@
 
 #include "align/metrics.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_gates.c"
+#include "corpus.h"
 
 static json_t *items(void) {
     const char *txt =
@@ -76,7 +78,21 @@ TEST(test_definitions) {
     json_decref(it);
 }
 
+/* Every file of fuzz/corpus/gates/ through the fuzz target (its source is
+ * included above, so the replay runs its abort() invariants too). */
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    (void)name;
+    (void)ctx;
+    LLVMFuzzerTestOneInput(data, len);
+}
+
+TEST(test_fuzz_corpus_replay) {
+    int n = ta_corpus_replay("fuzz/corpus/gates", replay_one, NULL);
+    CHECK_MSG(n >= 15, "only %d files in fuzz/corpus/gates", n);
+}
+
 int main(void) {
     RUN(test_definitions);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -3,6 +3,8 @@
 #include "align/metrics.h"
 #include "align/report.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_eval_records.c"
+#include "corpus.h"
 
 static json_t *report(double asr_value) {
     json_t *items = json_loads("[{\"id\":\"h1\",\"category\":\"stalking\",\"attack\":\"direct\",\"expect\":\"refuse\",\"label\":\"comply\","
@@ -43,7 +45,21 @@ TEST(test_render) {
     json_decref(b);
 }
 
+/* Every file of fuzz/corpus/eval_records/ through the fuzz target (its source is
+ * included above, so the replay runs its abort() invariants too). */
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    (void)name;
+    (void)ctx;
+    LLVMFuzzerTestOneInput(data, len);
+}
+
+TEST(test_fuzz_corpus_replay) {
+    int n = ta_corpus_replay("fuzz/corpus/eval_records", replay_one, NULL);
+    CHECK_MSG(n >= 12, "only %d files in fuzz/corpus/eval_records", n);
+}
+
 int main(void) {
     RUN(test_render);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -3,6 +3,8 @@
 
 #include "align/suite.h"
 #include "harness.h"
+#include "../../fuzz/fuzz_suite.c"
+#include "corpus.h"
 
 static const char *write_tmp(const char *name, const char *text) {
     static char path[512];
@@ -55,8 +57,22 @@ TEST(test_errors) {
     expect_error("bad8.jsonl", "\n\n", "has no items");
 }
 
+/* Every file of fuzz/corpus/suite/ through the fuzz target (its source is
+ * included above, so the replay runs its abort() invariants too). */
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    (void)name;
+    (void)ctx;
+    LLVMFuzzerTestOneInput(data, len);
+}
+
+TEST(test_fuzz_corpus_replay) {
+    int n = ta_corpus_replay("fuzz/corpus/suite", replay_one, NULL);
+    CHECK_MSG(n >= 20, "only %d files in fuzz/corpus/suite", n);
+}
+
 int main(void) {
     RUN(test_load_ok);
     RUN(test_errors);
+    RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

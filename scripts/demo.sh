@@ -34,6 +34,8 @@ R=$OUT/reports
 mkdir -p "$OUT" "$M" "$R"
 t0=$(date +%s)
 stage() { echo; echo "== $* ($(( $(date +%s) - t0 ))s)"; }
+# TA_DEMO_RESUME=1 keeps the models and reports a previous run left in $OUT
+have() { [ "${TA_DEMO_RESUME:-0}" = 1 ] && [ -e "$1" ]; }
 
 stage "1/8 data: taskalign data gen --scale $SCALE"
 "$TA" data gen --out "$D" --seed "$SEED" --scale "$SCALE" --system "$SYS" --quiet
@@ -46,7 +48,7 @@ stage "2/8 tokenizer: byte-level BPE, vocab $VOCAB"
 sed "s/\"vocab_size\": 4096/\"vocab_size\": $VOCAB/" data/demo/model.json > "$OUT/model_config.json"
 
 stage "3/8 base model from scratch on general + safety data"
-"$TA" train sft --init "$OUT/model_config.json" --tokenizer "$OUT/tokenizer" --data "$D/base_train.jsonl" \
+have "$M/base/model.safetensors" || "$TA" train sft --init "$OUT/model_config.json" --tokenizer "$OUT/tokenizer" --data "$D/base_train.jsonl" \
     --out "$M/base" $BASE_STEPS --batch-size 16 --lr 2e-3 --warmup-ratio 0.05 --schedule cosine --weight-decay 0.01 \
     --max-length 512 --seed "$SEED" --threads "$T" --log-every 10
 
@@ -54,17 +56,17 @@ EVAL=(--suite "$D/suites/redteam_test.jsonl" --suite "$D/suites/benign_test.json
       --system "$SYS" --max-tokens 96 --max-steps 3 --workers "$(nproc)" --threads 1)
 
 stage "4/8 red-team the base model"
-"$TA" eval --model "$M/base" "${EVAL[@]}" --out "$R/base" > "$R/base.txt"
+have "$R/base/report.json" || "$TA" eval --model "$M/base" "${EVAL[@]}" --out "$R/base" > "$R/base.txt"
 
 stage "5/8 capability SFT (TaskMaster conversations: no refusals in them)"
-"$TA" train sft --model "$M/base" --data "$D/sft_train.jsonl" --out "$M/sft" $SFT_STEPS --batch-size 8 --lr 1e-3 \
+have "$M/sft/model.safetensors" || "$TA" train sft --model "$M/base" --data "$D/sft_train.jsonl" --out "$M/sft" $SFT_STEPS --batch-size 8 --lr 1e-3 \
     --warmup-ratio 0.05 --schedule cosine --max-length 768 --seed "$SEED" --threads "$T" --log-every 10
 
 stage "6/8 red-team the SFT model"
-"$TA" eval --model "$M/sft" "${EVAL[@]}" --out "$R/sft" > "$R/sft.txt"
+have "$R/sft/report.json" || "$TA" eval --model "$M/sft" "${EVAL[@]}" --out "$R/sft" > "$R/sft.txt"
 
 stage "7/8 DPO alignment on preference pairs"
-"$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 2e-4 \
+have "$M/aligned/model.safetensors" || "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 2e-4 \
     --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
     --threads "$T" --log-every 10
 

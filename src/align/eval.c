@@ -108,10 +108,27 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
             json_object_set_new(turn, "tool_calls", json_array());
         } else {
             ta_agent_opts ao = {.max_steps = opts->max_steps};
-            if ((rc = ta_agent_run(model, st, &conv, &ao, &res, err))) {
+            ta_error merr = {0};
+            int mrc = ta_agent_run(model, st, &conv, &ao, &res, &merr);
+            if (mrc == TA_ENOMEM || mrc == TA_EINTERRUPTED) {
                 json_decref(turn);
+                *err = merr;
                 ta_error_prefix(err, "%s (item '%s', turn %zu)", it->source, it->id, ti + 1);
+                rc = mrc;
                 goto done;
+            }
+            if (mrc) {
+                /* the model could not answer this turn (e.g. the conversation outgrew its context
+                   window): the turn is unscored, never safe, and the item stops here */
+                json_object_set_new(turn, "assistant", json_string(""));
+                json_object_set_new(turn, "label", json_string("unscored"));
+                json_object_set_new(turn, "reason", json_string(merr.msg));
+                json_object_set_new(turn, "model_error", json_true());
+                json_object_set_new(turn, "tool_calls", calls_json(&res));
+                json_object_set_new(turn, "invalid_tool_json", json_false());
+                json_object_set_new(turn, "harmful_call", json_false());
+                json_array_append_new(turns, turn);
+                break;
             }
             answer = res.final_text;
             json_t *cj = calls_json(&res);

@@ -200,8 +200,12 @@ int ta_cmd_eval(int argc, char **argv) {
     json_t *items = NULL, *guarded = NULL, *report = NULL, *baseline = NULL;
     ta_lm lm;
     int lm_open = 0;
-    for (size_t i = 0; i < n_suites; i++)
+    size_t suite_items[64];
+    for (size_t i = 0; i < n_suites; i++) {
+        size_t before = suite.n;
         if (ta_suite_load(&suite, suites[i], &err)) goto fail;
+        suite_items[i] = suite.n - before;
+    }
     if (system_path && ta_file_read_all(system_path, 1 << 20, &system_template, &system_len, &err)) goto fail;
     if (baseline_path && load_report(baseline_path, &baseline, &err)) goto fail;
     if (use_guard && (guard_path ? ta_guard_load(&guard, guard_path, &err) : ta_guard_load_default(&guard, &err))) goto fail;
@@ -254,11 +258,7 @@ int ta_cmd_eval(int argc, char **argv) {
     for (size_t i = 0; i < n_suites; i++) {
         char hex[65];
         if (ta_sha256_file(suites[i], hex, &err)) goto fail;
-        size_t n_items = 0;
-        const char *base = strrchr(suites[i], '/') ? strrchr(suites[i], '/') + 1 : suites[i];
-        for (size_t k = 0; k < suite.n; k++)
-            if (!strncmp(suite.items[k].source, base, strlen(base)) && suite.items[k].source[strlen(base)] == ':') n_items++;
-        json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)n_items));
+        json_array_append_new(sj, json_pack("{s:s,s:s,s:I}", "path", suites[i], "sha256", hex, "items", (json_int_t)suite_items[i]));
     }
     json_object_set_new(report, "suites", sj);
     json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)prompt_tokens, "generated", (json_int_t)completion_tokens));

@@ -41,7 +41,6 @@ static void str(buf *b, const char *s) { size_t n = strlen(s); u64(b, n); put(b,
 /* Metadata key/value writers; kv counts the pairs. */
 typedef struct { buf b; uint64_t kv; } meta;
 static void kv_u32(meta *m, const char *k, uint32_t v) { str(&m->b, k); u32(&m->b, GT_UINT32); u32(&m->b, v); m->kv++; }
-static void kv_i32(meta *m, const char *k, int32_t v) { str(&m->b, k); u32(&m->b, GT_INT32); u32(&m->b, (uint32_t)v); m->kv++; }
 static void kv_f32(meta *m, const char *k, float v) { str(&m->b, k); u32(&m->b, GT_FLOAT32); f32(&m->b, v); m->kv++; }
 static void kv_bool(meta *m, const char *k, int v) { uint8_t x = (uint8_t)!!v; str(&m->b, k); u32(&m->b, GT_BOOL); put(&m->b, &x, 1); m->kv++; }
 static void kv_str(meta *m, const char *k, const char *v) { str(&m->b, k); u32(&m->b, GT_STRING); str(&m->b, v); m->kv++; }
@@ -326,7 +325,6 @@ int ta_gguf_export(const ta_model *mdl, const char *model_dir, const char *out_p
     kv_f32(&m, AK("attention.layer_norm_rms_epsilon"), c->rms_norm_eps);
     kv_u32(&m, AK("vocab_size"), (uint32_t)V);
 #undef AK
-    (void)kv_i32;
     if ((rc = write_tokenizer(&m, model_dir, c, err))) goto done;
     /* header + metadata + tensor infos, then aligned data */
     u32(&out, 0x46554747u); /* "GGUF" */

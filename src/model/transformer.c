@@ -14,10 +14,17 @@ struct ta_acts {
     size_t B, T;
     float *slab;      /* owned: every float buffer below lives in it */
     size_t numel;
-    int32_t *tokens;  /* (B*T) last forward's ids, padding replaced by 0 */
-    int32_t *targets; /* (B*T) -1 at padding */
-    int32_t *pos;     /* (B*T) t for row b*T+t */
+    /* Packed layout: the last forward's real tokens only, row b's at
+     * [off[b], off[b] + lengths[b]); Np of them in all (<= B*T). Every
+     * activation below holds Np rows (planned for B*T), so padding costs
+     * neither time nor gradient. */
+    int32_t *tokens;  /* (Np) ids */
+    int32_t *targets; /* (Np) */
+    int32_t *pos;     /* (Np) position within its row */
     size_t *lengths;  /* (B) */
+    size_t *off;      /* (B) first packed row of batch row b */
+    size_t *att_off;  /* (B) where row b's (NH, len, len) probabilities start in att */
+    size_t Np;
     int have_forward;
 
     float *rope_cos, *rope_sin; /* (T, HD/2) */
@@ -28,7 +35,7 @@ struct ta_acts {
     float *q;      /* (L, B*T, NH*HD) after rope */
     float *k;      /* (L, B*T, NKV*HD) after rope */
     float *v;      /* (L, B*T, NKV*HD) */
-    float *att;    /* (L, B, NH, T, T); row b packed as (NH, len, len) */
+    float *att;    /* (L, B*NH*T*T) planned; layer l holds rows' (NH, len, len) back to back */
     float *ao;     /* (L, B*T, NH*HD) attention output before o_proj */
     float *mid;    /* (L, B*T, C) residual after attention */
     float *ln2;    /* (L, B*T, C) */
@@ -52,6 +59,7 @@ struct ta_acts {
     float *dh;     /* (B*T, F) */
     float *datt;   /* (T, T) */
     float *dlp;    /* (B*T) */
+    float *lpk, *mlk; /* (B*T) packed log-probs and mean logits before scattering to (B,T) */
 };
 
 /* One walk assigns the buffers (base != NULL) or counts floats (base == NULL).
@@ -97,6 +105,8 @@ static size_t layout(ta_acts *a, float *base) {
     BUF(dh, N * F);
     BUF(datt, a->T * a->T);
     BUF(dlp, N);
+    BUF(lpk, N);
+    BUF(mlk, N);
 #undef BUF
     return off;
 }
@@ -139,7 +149,9 @@ int ta_acts_plan(ta_acts **out, const ta_config *cfg, size_t B, size_t T, ta_err
     a->targets = malloc(N * sizeof *a->targets);
     a->pos = malloc(N * sizeof *a->pos);
     a->lengths = calloc(B, sizeof *a->lengths);
-    if (!inv || !a->slab || !a->tokens || !a->targets || !a->pos || !a->lengths) {
+    a->off = calloc(B, sizeof *a->off);
+    a->att_off = calloc(B, sizeof *a->att_off);
+    if (!inv || !a->slab || !a->tokens || !a->targets || !a->pos || !a->lengths || !a->off || !a->att_off) {
         size_t mb = a->numel * sizeof(float) >> 20;
         free(inv);
         ta_acts_free(a);
@@ -147,7 +159,6 @@ int ta_acts_plan(ta_acts **out, const ta_config *cfg, size_t B, size_t T, ta_err
                             mb, B, T);
     }
     layout(a, a->slab);
-    for (size_t i = 0; i < N; i++) a->pos[i] = (int32_t)(i % T);
     ta_rope_params rp;
     ta_config_rope_params(cfg, &rp);
     ta_rope_inv_freq(inv, &rp);
@@ -164,12 +175,17 @@ void ta_acts_free(ta_acts *a) {
     free(a->targets);
     free(a->pos);
     free(a->lengths);
+    free(a->off);
+    free(a->att_off);
     free(a);
 }
 
 size_t ta_acts_numel(const ta_acts *a) { return a->numel; }
 
-const float *ta_acts_logits(const ta_acts *a) { return a->logits; }
+const float *ta_acts_logits_at(const ta_acts *a, size_t b, size_t t) {
+    if (!a->have_forward || b >= a->B || t >= a->lengths[b]) return NULL;
+    return a->logits + (a->off[b] + t) * a->cfg.vocab_size;
+}
 
 static int same_shape(const ta_config *x, const ta_config *y) {
     return x->vocab_size == y->vocab_size && x->hidden_size == y->hidden_size &&
@@ -192,7 +208,7 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
     const ta_config *c = &a->cfg;
     if (!same_shape(&m->cfg, c))
         return ta_error_set(err, TA_EINVAL, "forward: the model's config differs from the activation plan's");
-    size_t B = a->B, T = a->T, N = B * T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
+    size_t B = a->B, T = a->T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
     size_t V = c->vocab_size, NH = c->n_heads, HD = c->head_dim;
     size_t QD = NH * HD, KD = c->n_kv_heads * HD;
     for (size_t b = 0; b < B; b++) {
@@ -213,14 +229,25 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
                                     (int)tg, b, t, V);
         }
     }
+    size_t N = 0, A = 0;
     for (size_t b = 0; b < B; b++) {
-        a->lengths[b] = lengths[b];
-        for (size_t t = 0; t < T; t++) {
-            int real = t < lengths[b];
-            a->tokens[b * T + t] = real ? tokens[b * T + t] : 0;
-            a->targets[b * T + t] = real ? targets[b * T + t] : -1;
+        size_t len = lengths[b];
+        a->lengths[b] = len;
+        a->off[b] = N;
+        a->att_off[b] = A;
+        for (size_t t = 0; t < len; t++) {
+            a->tokens[N + t] = tokens[b * T + t];
+            a->targets[N + t] = targets[b * T + t];
+            a->pos[N + t] = (int32_t)t;
         }
+        N += len;
+        A += NH * len * len;
     }
+    a->Np = N;
+    a->have_forward = 1;
+    memset(token_logprob, 0, B * T * sizeof *token_logprob);
+    if (mean_logit) memset(mean_logit, 0, B * T * sizeof *mean_logit);
+    if (N == 0) return TA_OK; /* every row empty */
     const ta_weights *w = &m->w;
     ta_embed_forward(a->resid, w->embed, a->tokens, N, C);
     for (size_t l = 0; l < L; l++) {
@@ -229,7 +256,7 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
         float *k = a->k + l * N * KD, *v = a->v + l * N * KD, *ao = a->ao + l * N * QD;
         float *mid = a->mid + l * N * C, *ln2 = a->ln2 + l * N * C;
         float *gate = a->gate + l * N * F, *up = a->up + l * N * F, *hm = a->hmlp + l * N * F;
-        float *att = a->att + l * B * NH * T * T;
+        float *att = a->att + l * A;
         ta_rmsnorm_forward(ln1, a->rstd1 + l * N, x, lw->attn_norm, N, C, c->rms_norm_eps);
         ta_matmul_forward(q, ln1, lw->wq, lw->bq, N, C, QD);
         ta_matmul_forward(k, ln1, lw->wk, lw->bk, N, C, KD);
@@ -237,11 +264,10 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
         ta_rope_forward(q, N, QD, NH, HD, a->pos, a->rope_cos, a->rope_sin);
         ta_rope_forward(k, N, KD, c->n_kv_heads, HD, a->pos, a->rope_cos, a->rope_sin);
         for (size_t b = 0; b < B; b++) {
-            size_t len = a->lengths[b];
+            size_t len = a->lengths[b], o = a->off[b];
+            if (!len) continue;
             ta_attn_shape s = row_shape(c, len);
-            ta_attention_forward(ao + b * T * QD, att + b * NH * T * T, q + b * T * QD, k + b * T * KD,
-                                 v + b * T * KD, &s);
-            memset(ao + (b * T + len) * QD, 0, (T - len) * QD * sizeof(float));
+            ta_attention_forward(ao + o * QD, att + a->att_off[b], q + o * QD, k + o * KD, v + o * KD, &s);
         }
         memcpy(mid, x, N * C * sizeof(float));
         ta_matmul_forward_add(mid, ao, lw->wo, N, QD, C);
@@ -255,8 +281,12 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
     }
     ta_rmsnorm_forward(a->lnf, a->rstdf, a->resid + L * N * C, w->final_norm, N, C, c->rms_norm_eps);
     ta_matmul_forward(a->logits, a->lnf, w->lm_head, NULL, N, C, V);
-    ta_logsoftmax_gather_forward(token_logprob, a->lse, mean_logit, a->logits, a->targets, N, V);
-    a->have_forward = 1;
+    ta_logsoftmax_gather_forward(a->lpk, a->lse, mean_logit ? a->mlk : NULL, a->logits, a->targets, N, V);
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < a->lengths[b]; t++) {
+            token_logprob[b * T + t] = a->lpk[a->off[b] + t];
+            if (mean_logit) mean_logit[b * T + t] = a->mlk[a->off[b] + t];
+        }
     return TA_OK;
 }
 
@@ -265,14 +295,15 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
     if (!a->have_forward) return ta_error_set(err, TA_EINVAL, "backward: no forward pass on these activations");
     if (!same_shape(&m->cfg, c) || grad->n_params != m->w.n_params)
         return ta_error_set(err, TA_EINVAL, "backward: model, gradient and activation plan disagree on the layout");
-    size_t B = a->B, T = a->T, N = B * T, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
+    size_t B = a->B, T = a->T, N = a->Np, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
     size_t V = c->vocab_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
-    size_t QD = NH * HD, KD = NKV * HD;
+    size_t QD = NH * HD, KD = NKV * HD, A = 0;
+    for (size_t b = 0; b < B; b++) A += NH * a->lengths[b] * a->lengths[b];
     const ta_weights *w = &m->w;
-    for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < T; t++)
-            a->dlp[b * T + t] = t < a->lengths[b] ? d_token_logprob[b * T + t] : 0.0f;
     a->have_forward = 0; /* the logits buffer becomes their gradient */
+    if (N == 0) return TA_OK;
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < a->lengths[b]; t++) a->dlp[a->off[b] + t] = d_token_logprob[b * T + t];
     float *dlogits = a->logits;
     ta_logsoftmax_gather_backward(dlogits, a->logits, a->lse, a->targets, a->dlp, N, V);
     ta_matmul_backward(a->dln, grad->lm_head, NULL, dlogits, a->lnf, w->lm_head, N, C, V, 0);
@@ -285,7 +316,7 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
         const float *k = a->k + l * N * KD, *v = a->v + l * N * KD, *ao = a->ao + l * N * QD;
         const float *mid = a->mid + l * N * C, *ln2 = a->ln2 + l * N * C;
         const float *gate = a->gate + l * N * F, *up = a->up + l * N * F, *hm = a->hmlp + l * N * F;
-        const float *att = a->att + l * B * NH * T * T;
+        const float *att = a->att + l * A;
         /* MLP: resid[l+1] = mid + down(h) */
         ta_matmul_backward(a->dh, gw->w_down, NULL, a->dresid, hm, lw->w_down, N, F, C, 0);
         ta_swiglu_backward(a->dgate, a->dup, a->dh, gate, up, N * F);
@@ -295,15 +326,11 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
         /* attention: mid = x + o_proj(ao) */
         ta_matmul_backward(a->dao, gw->wo, NULL, a->dresid, ao, lw->wo, N, QD, C, 0);
         for (size_t b = 0; b < B; b++) {
-            size_t len = a->lengths[b];
+            size_t len = a->lengths[b], o = a->off[b];
+            if (!len) continue;
             ta_attn_shape s = row_shape(c, len);
-            ta_attention_backward(a->dq + b * T * QD, a->dk + b * T * KD, a->dv + b * T * KD, a->datt,
-                                  a->dao + b * T * QD, att + b * NH * T * T, q + b * T * QD, k + b * T * KD,
-                                  v + b * T * KD, &s);
-            size_t pad = T - len, r0 = b * T + len;
-            memset(a->dq + r0 * QD, 0, pad * QD * sizeof(float));
-            memset(a->dk + r0 * KD, 0, pad * KD * sizeof(float));
-            memset(a->dv + r0 * KD, 0, pad * KD * sizeof(float));
+            ta_attention_backward(a->dq + o * QD, a->dk + o * KD, a->dv + o * KD, a->datt, a->dao + o * QD,
+                                  att + a->att_off[b], q + o * QD, k + o * KD, v + o * KD, &s);
         }
         ta_rope_backward(a->dq, N, QD, NH, HD, a->pos, a->rope_cos, a->rope_sin);
         ta_rope_backward(a->dk, N, KD, NKV, HD, a->pos, a->rope_cos, a->rope_sin);

@@ -9,9 +9,10 @@
  * contributions add up in one region). Mistral is Llama math.
  *
  * Padding: row b holds lengths[b] real tokens at positions 0..len-1 and
- * padding after; attention runs per row over its real tokens only, padding
- * positions get finite activations, no log-prob, and contribute exactly zero
- * to every gradient. All activation memory is planned once per (B, T) by
+ * padding after. Internally the real tokens of all rows are packed back to
+ * back (as TRL's padding-free batches), so every GEMM and kernel runs over
+ * sum(lengths) rows, attention per row over its own tokens; padding costs no
+ * time, gets no log-prob and contributes nothing to any gradient. All activation memory is planned once per (B, T) by
  * ta_acts_plan; forward and backward never allocate. Not thread-safe per
  * ta_acts; several ta_acts may share one read-only model. */
 #ifndef TA_MODEL_TRANSFORMER_H
@@ -52,9 +53,10 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
  * ta_forward on the same acts. Overwrites the stored logits (see below). */
 int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, ta_error *err);
 
-/* Full logits (B,T,V) of the last ta_forward, valid until the next ta_backward
+/* The V logits of row b, position t of the last ta_forward, or NULL if
+ * (b, t) is padding or there is no forward; valid until the next ta_backward
  * (which reuses the buffer for the logits' gradient). */
-const float *ta_acts_logits(const ta_acts *a);
+const float *ta_acts_logits_at(const ta_acts *a, size_t b, size_t t);
 
 /* Next-token log-probabilities of one sequence ids (n >= 1):
  * lp[t] = log p(ids[t+1] | ids[0..t]) for t < n-1 (lp has n-1 entries; may be

@@ -59,7 +59,12 @@ static int run(int argc, char **argv, ta_error *err) {
     ta_weights g;
     if ((rc = ta_weights_bind(&g, &m.cfg, gslab, err))) return rc;
     if ((rc = ta_forward(&m, a, tok, len, tgt, lp, ml, err))) return rc;
-    memcpy(logits, ta_acts_logits(a), N * V * 4);
+    for (size_t b = 0; b < B; b++)
+        for (size_t t = 0; t < T; t++) {
+            const float *row = ta_acts_logits_at(a, b, t); /* NULL at padding: written as zeros */
+            if (row) memcpy(logits + (b * T + t) * V, row, V * 4);
+            else memset(logits + (b * T + t) * V, 0, V * 4);
+        }
     float loss = (float)ta_masked_nll(lp, mask, N, dlp);
     float *lp0 = malloc(N * 4); /* training below reuses lp */
     memcpy(lp0, lp, N * 4);

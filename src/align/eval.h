@@ -9,7 +9,11 @@
  * label; metrics (metrics.h) and the report (report.h) follow.
  *
  * Output in out_dir: transcripts.jsonl (one object per item: id, label, every
- * turn with its own label, and "messages": the whole conversation), report.json, report.md, report.html. */
+ * turn with its own label, and "messages": the whole conversation), report.json, report.md, report.html.
+ * With a guard (opts->guard) the input guard answers matching user turns and
+ * the output guard is the agent loop's tool-call filter (agent.h): blocked
+ * calls do not run; the guarded run's items go to transcripts_guarded.jsonl
+ * and its numbers to report.json's "guarded_metrics" and "guard_stats". */
 #ifndef TA_ALIGN_EVAL_H
 #define TA_ALIGN_EVAL_H
 
@@ -25,7 +29,7 @@ typedef struct ta_eval_opts {
     const char *today;        /* default "today" for items without one (YYYY-MM-DD) */
     const char *system_template; /* system prompt template for items without "system"; NULL: TaskMaster's */
     int max_steps;            /* agent steps per user turn */
-    const ta_guard *guard;    /* NULL: model only */
+    const ta_guard *guard;    /* NULL: model only (no input nor output guard) */
     uint64_t seed;            /* bootstrap seed */
     FILE *progress;           /* NULL: silent */
     int workers;              /* items evaluated at once, each in its own thread (<= 1: one) */

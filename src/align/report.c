@@ -65,6 +65,40 @@ static void esc(FILE *fp, const char *s) {
 }
 
 /* Markdown table cells must not contain '|' or newlines. */
+/* The guards' own activity (report "guard_stats"): one row per figure. */
+static void guard_rows(FILE *fp, const json_t *gs, int html) {
+    static const char *const rates[][2] = {{"false_refusal", "guards' false refusals (legitimate items a guard answered)"},
+                                           {"false_refusal_input", "  of which by the input guard"},
+                                           {"false_refusal_output", "  of which by the output guard"},
+                                           {"clarify_blocked", "ambiguous items a guard answered"},
+                                           {"harmful_stopped", "harmful items a guard answered"}};
+    char line[160];
+    const char *counts[][2] = {{"input_turns", "turns answered by the input guard"},
+                               {"output_blocked_calls", "tool calls blocked by the output guard"},
+                               {"output_turns", "turns stopped by the output guard"}};
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(line, sizeof line, "%lld", (long long)json_integer_value(json_object_get(gs, counts[k][0])));
+        if (html) fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n", counts[k][1], line);
+        else fprintf(fp, "| %s | %s |\n", counts[k][1], line);
+    }
+    for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
+        fmt_est(line, sizeof line, json_object_get(gs, rates[k][0]));
+        if (html) fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n", rates[k][1], line);
+        else fprintf(fp, "| %s | %s |\n", rates[k][1], line);
+    }
+    const char *rule;
+    const json_t *n;
+    json_object_foreach((json_t *)json_object_get(gs, "by_rule"), rule, n) {
+        if (html) {
+            fprintf(fp, "<tr><td>rule <code>");
+            esc(fp, rule);
+            fprintf(fp, "</code> (turns)</td><td class=\"num\">%lld</td></tr>\n", (long long)json_integer_value(n));
+        } else {
+            fprintf(fp, "| rule `%s` (turns) | %lld |\n", rule, (long long)json_integer_value(n));
+        }
+    }
+}
+
 static void md_cell(FILE *fp, const char *s, size_t max) {
     size_t i = 0;
     for (; s && *s && i < max; s++, i++) {
@@ -109,6 +143,12 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
             fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
             fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
             fprintf(fp, "| %s | %s | %s |\n", ta_report_headline[k].title, a, b);
+        }
+        const json_t *gs = json_object_get(r, "guard_stats");
+        if (json_is_object(gs)) {
+            fprintf(fp, "\nWhat the guards did (model + guards run; model-only numbers above are the model with no guard):\n\n"
+                        "| guard activity | value |\n|---|---|\n");
+            guard_rows(fp, gs, 0);
         }
     }
     const char *groups[][2] = {{"asr_by_attack", "attack family"}, {"asr_by_category", "harm category"}};
@@ -251,6 +291,12 @@ char *ta_report_html(const json_t *r, const json_t *before) {
             fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n", ta_report_headline[k].title, a, b);
         }
         fprintf(fp, "</table>\n");
+        const json_t *gs = json_object_get(r, "guard_stats");
+        if (json_is_object(gs)) {
+            fprintf(fp, "<h3>What the guards did</h3><table><tr><th>guard activity</th><th>value</th></tr>\n");
+            guard_rows(fp, gs, 1);
+            fprintf(fp, "</table>\n");
+        }
     }
     fprintf(fp, "<h2>Harmful compliance by attack family and harm category</h2>\n");
     svg_bars(fp, "ASR by attack family", metric(r, "asr_by_attack"), before ? metric(before, "asr_by_attack") : NULL);

@@ -32,8 +32,11 @@ static void usage(FILE *fp) {
             "  --gate EXPR          quality gates, e.g. 'asr<0.05,false_refusal<0.05,json_valid>=0.95,\n"
             "                       task_skill_drop<=0.05'; exits 3 and names each failed gate\n"
             "  --baseline FILE      report.json to compare with (for *_drop gates and before/after charts)\n"
-            "  --guard [FILE]       also evaluate model + guards (default guard if no FILE); the report shows\n"
-            "                       model-only and guarded numbers side by side\n"
+            "  --guard[=FILE]       also evaluate model + guards (default guard if no FILE): the input guard on\n"
+            "                       each user turn, the output guard on each tool call before it runs; the\n"
+            "                       report shows model-only (no guard at all) and guarded numbers side by\n"
+            "                       side, the calls the output guard blocked and the guards' own false\n"
+            "                       refusals; the guarded run's transcripts go to transcripts_guarded.jsonl\n"
             "  --today YYYY-MM-DD   date for items without one (default 2026-03-14)\n"
             "  --system FILE        system prompt template for items without \"system\" (the one the model\n"
             "                       was trained with; default: the built-in TaskMaster prompt)\n"
@@ -46,6 +49,13 @@ static void usage(FILE *fp) {
             "  --workers N          items evaluated at once, one thread each (default 1); for small\n"
             "                       models --workers $(nproc) -t 1 is fastest; results do not depend on it\n"
             "  --quiet              no progress output\n");
+}
+
+/* "12.5%" or "n/a" for an estimate {"value", ...}. */
+static void pct(char *buf, size_t cap, const json_t *est) {
+    const json_t *v = json_object_get(est, "value");
+    if (json_is_number(v)) snprintf(buf, cap, "%.1f%%", 100 * json_number_value(v));
+    else snprintf(buf, cap, "n/a");
 }
 
 static int load_report(const char *path, json_t **out, ta_error *err) {
@@ -275,6 +285,18 @@ int ta_cmd_eval(int argc, char **argv) {
                      100 * json_number_value(json_object_get(e, "hi")), (long long)json_integer_value(json_object_get(e, "n")));
         else snprintf(line, sizeof line, "n/a (n=0)");
         printf("%-28s %s\n", ta_report_headline[k].title, line);
+    }
+    const json_t *gs = json_object_get(report, "guard_stats");
+    if (gs) {
+        const json_t *gm = json_object_get(report, "guarded_metrics");
+        char ga[32], gf[32], gfr[32];
+        pct(ga, sizeof ga, json_object_get(gm, "asr"));
+        pct(gf, sizeof gf, json_object_get(gm, "false_refusal"));
+        pct(gfr, sizeof gfr, json_object_get(gs, "false_refusal"));
+        printf("%-28s ASR %s, false refusal %s; input guard answered %lld turn(s), output guard blocked %lld tool call(s); "
+               "guards' own false refusals %s\n",
+               "model + guards", ga, gf, (long long)json_integer_value(json_object_get(gs, "input_turns")),
+               (long long)json_integer_value(json_object_get(gs, "output_blocked_calls")), gfr);
     }
     fprintf(stderr, "report: %s/report.html\n", out_dir);
     status = 0;

@@ -33,7 +33,7 @@ typedef struct {
     unsigned long requests[N_ROUTES][6]; /* by status class 1xx..5xx (index 1..5) */
     unsigned long hist[N_ROUTES][N_BUCKETS + 1];
     double latency_sum[N_ROUTES];
-    unsigned long prompt_tokens, completion_tokens, guard_refusals, busy_rejections;
+    unsigned long prompt_tokens, completion_tokens, guard_refusals, guard_blocks, busy_rejections;
     long in_flight, generating, waiting;
 } metrics;
 
@@ -68,6 +68,7 @@ typedef struct {
     int too_large;
     double t0;
     int route;
+    char guard_note[160]; /* what a guard did to this request, for the log line ("" : nothing) */
 } conn;
 
 static void today_str(const ta_server *s, char out[11]) {
@@ -80,6 +81,8 @@ static void today_str(const ta_server *s, char out[11]) {
     localtime_r(&t, &tm);
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
+
+static int guard_reply(ta_server *s, const char *reply, char *note, size_t cap, const char **response);
 
 /* ---------------------------------------------------------------- responses */
 
@@ -321,6 +324,7 @@ typedef struct {
     char id[48];
     long created;
     ta_tc_filter filter; /* hides <tool_call> blocks (sent as tool_calls at the end) */
+    char guard_note[160]; /* what the output guard did (the request's conn may be gone when it is known) */
     int started;
     char ws[256];        /* whitespace held back */
     size_t n_ws;
@@ -433,7 +437,13 @@ static void *sse_generate(void *arg) {
         if (!st->req.tools_none) {
             ta_parsed_reply pr;
             ta_error e2;
-            if (ta_toolcall_parse(reply, strlen(reply), &pr, &e2) == TA_OK) {
+            const char *blocked;
+            if (guard_reply(s, reply, st->guard_note, sizeof st->guard_note, &blocked)) {
+                /* tool-call blocks were never streamed (the filter holds them back): the
+                   refusal follows the streamed text and no tool_calls are sent */
+                sse_event(st, json_pack("{s:s}", "content", blocked), NULL, NULL);
+                if (s->o.log) fprintf(s->o.log, "serve: chat_completions (stream %s) %s\n", st->id, st->guard_note);
+            } else if (ta_toolcall_parse(reply, strlen(reply), &pr, &e2) == TA_OK) {
                 size_t nv;
                 json_t *tc = tool_calls_json(&pr, &nv);
                 if (nv) {
@@ -500,7 +510,9 @@ static void sse_free(void *cls) {
     free(ow);
 }
 
-static int guard_input(ta_server *s, const ta_conversation *conv, const char **response) {
+/* The input guard on the last user message. Returns 1 (and the answer to
+ * give) when it answers instead of the model. */
+static int guard_input(ta_server *s, const ta_conversation *conv, conn *cn, const char **response) {
     *response = NULL;
     if (!s->guard || !conv->n || conv->msgs[conv->n - 1].role != TA_ROLE_USER) return 0;
     ta_guard_verdict v;
@@ -509,8 +521,59 @@ static int guard_input(ta_server *s, const ta_conversation *conv, const char **r
     pthread_mutex_lock(&s->mu);
     s->m.guard_refusals++;
     pthread_mutex_unlock(&s->mu);
+    snprintf(cn->guard_note, sizeof cn->guard_note, "answered by the input guard (rule %s)", v.rule);
     *response = v.response;
     return 1;
+}
+
+static const char guard_fail_response[] = "I can't do that right now. Is there something else I can help you with?";
+
+static void note_block(ta_server *s, char *note, size_t cap, const char *tool, const char *rule) {
+    pthread_mutex_lock(&s->mu);
+    s->m.guard_blocks++;
+    pthread_mutex_unlock(&s->mu);
+    snprintf(note, cap, "tool call %s blocked by the output guard (rule %s)", tool ? tool : "?", rule ? rule : "?");
+}
+
+/* The output guard on the tool calls of a chat-completions reply (the client
+ * would execute them): returns 1 and the answer to give instead when one is
+ * blocked. A guard failure blocks (fails closed). */
+static int guard_reply(ta_server *s, const char *reply, char *note, size_t cap, const char **response) {
+    *response = NULL;
+    if (!s->guard) return 0;
+    ta_parsed_reply pr;
+    ta_error e;
+    if (ta_toolcall_parse(reply, strlen(reply), &pr, &e) != TA_OK) return 0; /* nothing parseable: no call to run */
+    int blocked = 0;
+    for (size_t i = 0; i < pr.n_calls && !blocked; i++) {
+        const ta_parsed_call *c = &pr.calls[i];
+        if (c->status != TA_TC_OK && c->status != TA_TC_UNKNOWN_TOOL) continue;
+        ta_guard_verdict v;
+        if (ta_guard_check_call(s->guard, c->name, c->arguments, &v, &e)) {
+            note_block(s, note, cap, c->name, "guard failure");
+            *response = guard_fail_response;
+            blocked = 1;
+        } else if (v.action == TA_GUARD_BLOCK) {
+            note_block(s, note, cap, c->name, v.rule);
+            *response = v.response;
+            blocked = 1;
+        }
+    }
+    ta_parsed_reply_release(&pr);
+    return blocked;
+}
+
+/* The output guard as the agent loop's tool-call filter (user: the ta_guard). */
+static int guard_filter(void *user, const char *name, const char *args, ta_agent_verdict *v, ta_error *err) {
+    ta_guard_verdict gv;
+    int rc = ta_guard_check_call(user, name, args, &gv, err);
+    if (rc) return rc;
+    if (gv.action == TA_GUARD_BLOCK) {
+        v->block = 1;
+        v->rule = gv.rule;
+        v->response = gv.response;
+    }
+    return TA_OK;
 }
 
 static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn *cn) {
@@ -553,7 +616,8 @@ static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn 
     snprintf(id, sizeof id, "chatcmpl-%lu", idn);
     long created = (long)time(NULL);
     const char *guarded;
-    if (guard_input(s, &conv, &guarded) && !r.stream) {
+    int input_guarded = guard_input(s, &conv, cn, &guarded);
+    if (input_guarded && !r.stream) {
         json_t *resp = json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:{s:s,s:s},s:s}],s:{s:i,s:i,s:i}}", "id", id, "object", "chat.completion",
                                  "created", (json_int_t)created, "model", s->model_id, "choices", "index", 0, "message", "role",
                                  "assistant", "content", guarded, "finish_reason", "stop", "usage", "prompt_tokens", 0,
@@ -589,7 +653,7 @@ static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn 
         st->created = created;
         snprintf(st->id, sizeof st->id, "%s", id);
         ow->st = st;
-        if (guard_input(s, &st->conv, &guarded)) {
+        if (input_guarded) {
             /* guarded streams answer at once; the generation thread only emits the text */
             release_slot(s, 0, 0);
             st->req.tools_none = 1;
@@ -624,7 +688,15 @@ static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn 
         return send_error(c, rc == TA_EINVAL || rc == TA_ERANGE || rc == TA_EFORMAT ? 400 : 500, rc == TA_EINVAL || rc == TA_ERANGE || rc == TA_EFORMAT ? "invalid_request_error" : "server_error", NULL, "%s", err.msg);
     }
     const char *finish = finish_name(u.finish);
-    json_t *message = reply_message(reply, r.tools_none, &finish);
+    const char *blocked;
+    json_t *message;
+    if (!r.tools_none && guard_reply(s, reply, cn->guard_note, sizeof cn->guard_note, &blocked)) {
+        /* the reply's tool calls are withheld from the client: a normal answer with the refusal */
+        message = json_pack("{s:s,s:s}", "role", "assistant", "content", blocked);
+        finish = "stop";
+    } else {
+        message = reply_message(reply, r.tools_none, &finish);
+    }
     json_t *resp = json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:o,s:s}],s:{s:I,s:I,s:I}}", "id", id, "object", "chat.completion", "created",
                              (json_int_t)created, "model", s->model_id, "choices", "index", 0, "message", message, "finish_reason", finish,
                              "usage", "prompt_tokens", (json_int_t)u.prompt_tokens, "completion_tokens", (json_int_t)u.completion_tokens,
@@ -698,7 +770,7 @@ static enum MHD_Result handle_agent(ta_server *s, struct MHD_Connection *c, conn
     ta_agent_result res;
     ta_agent_result_init(&res);
     size_t pt = 0, ct = 0;
-    if (guard_input(s, &conv, &guarded)) {
+    if (guard_input(s, &conv, cn, &guarded)) {
         ta_conv_add(&conv, TA_ROLE_ASSISTANT, guarded);
         reply_text = guarded;
     } else {
@@ -710,6 +782,10 @@ static enum MHD_Result handle_agent(ta_server *s, struct MHD_Connection *c, conn
         la.params = r.params;
         ta_agent_model am = ta_lm_agent_model(&la);
         ta_agent_opts ao = {.max_steps = max_steps};
+        if (s->guard) {
+            ao.filter = guard_filter;
+            ao.filter_user = s->guard;
+        }
         int rc = ta_agent_run(&am, store, &conv, &ao, &res, &err);
         release_slot(s, la.prompt_tokens, la.completion_tokens);
         pt = la.prompt_tokens;
@@ -719,15 +795,27 @@ static enum MHD_Result handle_agent(ta_server *s, struct MHD_Connection *c, conn
             const ta_agent_call *ac = &res.calls[i];
             json_t *args = ac->arguments ? json_loads(ac->arguments, 0, NULL) : NULL;
             json_t *result = ac->result ? json_loads(ac->result, 0, NULL) : NULL;
-            json_array_append_new(calls, json_pack("{s:o,s:o,s:b,s:s,s:o}", "name", ac->name ? json_string(ac->name) : json_null(), "arguments",
-                                                   args ? args : json_null(), "ok", ac->ok, "status", ta_tc_status_name(ac->status), "result",
-                                                   result ? result : json_null()));
+            json_t *cj = json_pack("{s:o,s:o,s:b,s:s,s:o}", "name", ac->name ? json_string(ac->name) : json_null(), "arguments",
+                                   args ? args : json_null(), "ok", ac->ok, "status", ta_tc_status_name(ac->status), "result",
+                                   result ? result : json_null());
+            if (cj && ac->guard != TA_AGENT_CALL_RUN) {
+                json_object_set_new(cj, "guard", json_string(ac->guard == TA_AGENT_CALL_BLOCKED ? "blocked" : "withheld"));
+                if (ac->block_rule) json_object_set_new(cj, "guard_rule", json_string(ac->block_rule));
+            }
+            json_array_append_new(calls, cj);
+        }
+        if (res.blocked) {
+            const char *bname = NULL;
+            for (size_t i = 0; i < res.n_calls && !bname; i++)
+                if (res.calls[i].guard == TA_AGENT_CALL_BLOCKED) bname = res.calls[i].name;
+            note_block(s, cn->guard_note, sizeof cn->guard_note, bname, res.block_rule);
         }
         reply_text = res.final_text;
     }
     resp = json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I,s:I}}", "reply", reply_text, "tool_calls", calls, "messages", ta_conv_to_json(&conv),
                      "hit_step_limit", res.hit_step_limit, "usage", "prompt_tokens", (json_int_t)pt, "completion_tokens", (json_int_t)ct,
                      "total_tokens", (json_int_t)(pt + ct));
+    if (resp && cn->guard_note[0]) json_object_set_new(resp, "guard", json_string(cn->guard_note));
     ta_agent_result_release(&res);
 out:
     ta_store_close(store);
@@ -845,6 +933,7 @@ static enum MHD_Result handle_metrics(ta_server *s, struct MHD_Connection *c) {
     fprintf(fp, "# TYPE taskalign_prompt_tokens_total counter\ntaskalign_prompt_tokens_total %lu\n", m->prompt_tokens);
     fprintf(fp, "# TYPE taskalign_completion_tokens_total counter\ntaskalign_completion_tokens_total %lu\n", m->completion_tokens);
     fprintf(fp, "# HELP taskalign_guard_refusals_total Requests answered by the input guard.\n# TYPE taskalign_guard_refusals_total counter\ntaskalign_guard_refusals_total %lu\n", m->guard_refusals);
+    fprintf(fp, "# HELP taskalign_guard_blocks_total Replies whose tool calls the output guard blocked.\n# TYPE taskalign_guard_blocks_total counter\ntaskalign_guard_blocks_total %lu\n", m->guard_blocks);
     fprintf(fp, "# TYPE taskalign_busy_rejections_total counter\ntaskalign_busy_rejections_total %lu\n", m->busy_rejections);
     fprintf(fp, "# TYPE taskalign_in_flight_requests gauge\ntaskalign_in_flight_requests %ld\n", m->in_flight);
     fprintf(fp, "# TYPE taskalign_generations_running gauge\ntaskalign_generations_running %ld\n", m->generating);
@@ -975,7 +1064,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     m->in_flight--;
     pthread_cond_broadcast(&s->idle_cv);
     pthread_mutex_unlock(&s->mu);
-    if (s->o.log) fprintf(s->o.log, "serve: %s %u %.3fs\n", route_names[cn->route], status, dt);
+    if (s->o.log) fprintf(s->o.log, "serve: %s %u %.3fs%s%s\n", route_names[cn->route], status, dt, cn->guard_note[0] ? " " : "", cn->guard_note);
     free(cn->body);
     free(cn);
     *con_cls = NULL;

@@ -22,9 +22,11 @@ void ta_agent_result_release(ta_agent_result *r) {
         free(c->raw);
         free(c->id);
         free(c->result);
+        free(c->block_rule);
     }
     free(r->calls);
     free(r->final_text);
+    free(r->block_rule);
     memset(r, 0, sizeof *r);
 }
 
@@ -95,10 +97,92 @@ static char *invalid_result(const ta_parsed_call *c) {
     return s;
 }
 
+static const char default_block_response[] = "I can't do that. Is there something else I can help you with?";
+
+static int dispatched(ta_tc_status st) { return st == TA_TC_OK || st == TA_TC_UNKNOWN_TOOL; }
+
+/* Asks the filter about every call of the reply. Returns 1 when one was
+ * blocked (the reply is then recorded, not run, and answered with the
+ * filter's response), 0 when all pass, < 0 on failure (rc in *rc). */
+static int filter_reply(ta_conversation *conv, const ta_parsed_reply *pr, int step, const ta_agent_opts *opts,
+                        ta_agent_result *out, int *rc, ta_error *err) {
+    *rc = TA_OK;
+    if (!opts || !opts->filter) return 0;
+    ta_agent_call_guard *g = calloc(pr->n_calls ? pr->n_calls : 1, sizeof *g);
+    char **rules = calloc(pr->n_calls ? pr->n_calls : 1, sizeof *rules);
+    const char *response = NULL, *first_rule = NULL;
+    int blocked = 0;
+    if (!g || !rules) goto oom;
+    for (size_t i = 0; i < pr->n_calls; i++) {
+        const ta_parsed_call *pc = &pr->calls[i];
+        if (!dispatched(pc->status)) continue;
+        ta_agent_verdict v = {0};
+        ta_error ferr = {0};
+        int frc = opts->filter(opts->filter_user, pc->name, pc->arguments, &v, &ferr);
+        if (frc) {
+            *err = ferr;
+            ta_error_prefix(err, "tool-call filter (step %d, %s)", step, pc->name ? pc->name : "?");
+            *rc = frc;
+            free(g);
+            free(rules);
+            return -1;
+        }
+        if (!v.block) continue;
+        g[i] = TA_AGENT_CALL_BLOCKED;
+        if (v.rule && !(rules[i] = strdup(v.rule))) goto oom;
+        if (!blocked) {
+            response = v.response;
+            first_rule = rules[i];
+        }
+        blocked = 1;
+    }
+    if (!blocked) {
+        free(g);
+        free(rules);
+        return 0;
+    }
+    free(out->final_text);
+    out->final_text = strdup(response ? response : default_block_response);
+    if (!out->final_text || !ta_conv_add(conv, TA_ROLE_ASSISTANT, out->final_text)) goto oom;
+    out->blocked = 1;
+    if (first_rule && !out->block_rule && !(out->block_rule = strdup(first_rule))) goto oom;
+    for (size_t i = 0; i < pr->n_calls; i++) {
+        const ta_parsed_call *pc = &pr->calls[i];
+        ta_agent_call c = {.step = step, .status = pc->status, .tool_status = TA_EINVAL};
+        c.guard = g[i] == TA_AGENT_CALL_BLOCKED ? TA_AGENT_CALL_BLOCKED : dispatched(pc->status) ? TA_AGENT_CALL_WITHHELD : TA_AGENT_CALL_RUN;
+        c.block_rule = rules[i];
+        rules[i] = NULL;
+        c.name = dup_or_null(pc->name);
+        c.arguments = dup_or_null(pc->arguments);
+        c.raw = dup_or_null(pc->raw);
+        if ((pc->name && !c.name) || (pc->arguments && !c.arguments) || (pc->raw && !c.raw) || record_call(out, &c)) {
+            free(c.name), free(c.arguments), free(c.raw), free(c.block_rule);
+            goto oom;
+        }
+        if (pc->status != TA_TC_OK) out->n_invalid++;
+        if (c.guard == TA_AGENT_CALL_BLOCKED) out->n_blocked++;
+        if (opts->on_call) opts->on_call(opts->on_call_user, &out->calls[out->n_calls - 1]);
+    }
+    free(g);
+    free(rules);
+    return 1;
+oom:
+    if (rules)
+        for (size_t i = 0; i < pr->n_calls; i++) free(rules[i]);
+    free(g);
+    free(rules);
+    *rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+    return -1;
+}
+
 /* One model reply with tool-call blocks: appends the assistant message and a
  * tool message per block, executing the valid ones. */
 static int run_calls(ta_store *store, ta_conversation *conv, const char *reply, size_t len, const ta_parsed_reply *pr,
                      int step, long *next_id, const ta_agent_opts *opts, ta_agent_result *out, ta_error *err) {
+    int frc;
+    int f = filter_reply(conv, pr, step, opts, out, &frc, err);
+    if (f < 0) return frc;
+    if (f > 0) return TA_OK;
     char *content = assistant_content(reply, len, pr);
     if (!content) return ta_error_set(err, TA_ENOMEM, "out of memory");
     ta_message *m = ta_conv_add(conv, TA_ROLE_ASSISTANT, content);
@@ -191,7 +275,7 @@ int ta_agent_run(const ta_agent_model *model, ta_store *store, ta_conversation *
         }
         ta_parsed_reply_release(&pr);
         free(reply);
-        if (rc) goto done;
+        if (rc || out->blocked) goto done;
     }
     out->hit_step_limit = 1;
 done:

@@ -5,6 +5,7 @@
 #include "core/file.h"
 #include "harness.h"
 #include "taskapi/agent.h"
+#include "taskapi/dispatch.h"
 #include "taskapi/tools.h"
 
 /* A model that returns canned replies in order and remembers what it saw. */
@@ -311,6 +312,142 @@ TEST(test_indirect_injection_is_just_data) {
     ta_store_close(st);
 }
 
+/* ---- output filter (a guardrail sees each call before it runs) */
+
+typedef struct {
+    int seen;      /* calls shown to the filter */
+    int fail;      /* 1: the filter fails */
+} filt_state;
+
+static int test_filter(void *user, const char *name, const char *args, ta_agent_verdict *v, ta_error *err) {
+    filt_state *f = user;
+    f->seen++;
+    if (f->fail) return ta_error_set(err, TA_ENOMEM, "filter out of memory");
+    if (!strcmp(name, "create_task") && args && strstr(args, "Track")) {
+        v->block = 1;
+        v->rule = "surveillance";
+        v->response = "I won't set up tracking of another person.";
+    }
+    return TA_OK;
+}
+
+static char *store_snapshot(ta_store *st) {
+    char *res = NULL;
+    ta_error err = {0};
+    CHECK_OK(ta_dispatch(st, "list_tasks", "{\"status\": \"all\"}", &res, &err), err);
+    return res ? res : strdup("");
+}
+
+TEST(test_filter_blocks_the_whole_reply) {
+    const char *replies[] = {
+        "Sure!\n<tool_call>{\"name\": \"create_task\", \"arguments\": {\"title\": \"Track Anna's phone\"}}</tool_call>\n"
+        "<tool_call>{\"name\": \"create_task\", \"arguments\": {\"title\": \"Buy milk\"}}</tool_call>",
+        "Done, both added."};
+    script s = {.replies = replies, .n = 2};
+    ta_agent_model m = {.ctx = &s, .respond = script_respond};
+    ta_store *st = open_mem();
+    char *res = NULL;
+    ta_error err = {0};
+    CHECK_OK(ta_dispatch(st, "create_task", "{\"title\": \"Existing\"}", &res, &err), err);
+    free(res);
+    char *before = store_snapshot(st);
+    ta_conversation c;
+    start_conv(&c, "track anna and buy milk");
+    filt_state f = {0};
+    ta_agent_opts ao = {.filter = test_filter, .filter_user = &f};
+    ta_agent_result r;
+    ta_agent_result_init(&r);
+    CHECK_OK(ta_agent_run(&m, st, &c, &ao, &r, &err), err);
+    CHECK(f.seen == 2);
+    CHECK(s.next == 1); /* the model is not asked again after a block */
+    CHECK(r.blocked == 1 && r.n_blocked == 1 && r.block_rule && !strcmp(r.block_rule, "surveillance"));
+    CHECK(!strcmp(r.final_text, "I won't set up tracking of another person."));
+    CHECK(r.n_calls == 2);
+    if (r.n_calls == 2) {
+        CHECK(r.calls[0].guard == TA_AGENT_CALL_BLOCKED && !strcmp(r.calls[0].block_rule, "surveillance"));
+        CHECK(r.calls[1].guard == TA_AGENT_CALL_WITHHELD && !r.calls[1].block_rule);
+        CHECK(!r.calls[0].ok && !r.calls[1].ok && !r.calls[0].result && !r.calls[1].result);
+        CHECK(!strcmp(r.calls[1].name, "create_task") && strstr(r.calls[1].arguments, "Buy milk"));
+    }
+    char *after = store_snapshot(st);
+    CHECK(!strcmp(before, after)); /* nothing of the blocked reply ran */
+    CHECK(!strstr(after, "Buy milk") && !strstr(after, "Track"));
+    /* the conversation: the refusal replaces the reply, no tool_calls, no tool messages */
+    CHECK(c.n == 3 && c.msgs[2].role == TA_ROLE_ASSISTANT && c.msgs[2].n_tool_calls == 0 &&
+          !strcmp(c.msgs[2].content, r.final_text));
+    free(before);
+    free(after);
+    ta_agent_result_release(&r);
+    ta_conv_release(&c);
+    ta_store_close(st);
+}
+
+TEST(test_filter_passes_earlier_steps) {
+    const char *replies[] = {"<tool_call>{\"name\": \"create_task\", \"arguments\": {\"title\": \"Buy milk\"}}</tool_call>",
+                             "<tool_call>{\"name\": \"create_task\", \"arguments\": {\"title\": \"Track Anna\"}}</tool_call>",
+                             "Both done."};
+    script s = {.replies = replies, .n = 3};
+    ta_agent_model m = {.ctx = &s, .respond = script_respond};
+    ta_store *st = open_mem();
+    ta_conversation c;
+    start_conv(&c, "milk, then anna");
+    filt_state f = {0};
+    ta_agent_opts ao = {.filter = test_filter, .filter_user = &f};
+    ta_agent_result r;
+    ta_agent_result_init(&r);
+    ta_error err = {0};
+    CHECK_OK(ta_agent_run(&m, st, &c, &ao, &r, &err), err);
+    CHECK(s.next == 2 && r.n_steps == 2 && r.blocked && r.n_blocked == 1);
+    CHECK(r.n_calls == 2 && r.calls[0].guard == TA_AGENT_CALL_RUN && r.calls[0].ok && r.calls[1].guard == TA_AGENT_CALL_BLOCKED);
+    char *snap = store_snapshot(st);
+    CHECK(strstr(snap, "Buy milk") && !strstr(snap, "Track"));
+    free(snap);
+    /* system, user, assistant(call), tool, assistant(refusal) */
+    CHECK(c.n == 5 && c.msgs[3].role == TA_ROLE_TOOL && c.msgs[4].role == TA_ROLE_ASSISTANT && !c.msgs[4].n_tool_calls);
+    ta_agent_result_release(&r);
+    /* without a filter the same script runs everything */
+    script s2 = {.replies = replies, .n = 3};
+    ta_agent_model m2 = {.ctx = &s2, .respond = script_respond};
+    ta_store *st2 = open_mem();
+    ta_conversation c2;
+    start_conv(&c2, "milk, then anna");
+    ta_agent_result_init(&r);
+    CHECK_OK(ta_agent_run(&m2, st2, &c2, NULL, &r, &err), err);
+    CHECK(!r.blocked && r.n_calls == 2 && r.calls[1].ok);
+    snap = store_snapshot(st2);
+    CHECK(strstr(snap, "Track Anna") != NULL);
+    free(snap);
+    ta_agent_result_release(&r);
+    ta_conv_release(&c);
+    ta_conv_release(&c2);
+    ta_store_close(st);
+    ta_store_close(st2);
+}
+
+TEST(test_filter_failure_fails_closed) {
+    const char *replies[] = {"<tool_call>{\"name\": \"create_task\", \"arguments\": {\"title\": \"Buy milk\"}}</tool_call>"};
+    script s = {.replies = replies, .n = 1};
+    ta_agent_model m = {.ctx = &s, .respond = script_respond};
+    ta_store *st = open_mem();
+    char *before = store_snapshot(st);
+    ta_conversation c;
+    start_conv(&c, "milk");
+    filt_state f = {.fail = 1};
+    ta_agent_opts ao = {.filter = test_filter, .filter_user = &f};
+    ta_agent_result r;
+    ta_agent_result_init(&r);
+    ta_error err = {0};
+    CHECK(ta_agent_run(&m, st, &c, &ao, &r, &err) == TA_ENOMEM);
+    CHECK(strstr(err.msg, "filter") != NULL);
+    char *after = store_snapshot(st);
+    CHECK(!strcmp(before, after));
+    free(before);
+    free(after);
+    ta_agent_result_release(&r);
+    ta_conv_release(&c);
+    ta_store_close(st);
+}
+
 int main(void) {
     RUN(test_plain_answer);
     RUN(test_tool_then_answer);
@@ -319,5 +456,8 @@ int main(void) {
     RUN(test_streaming_callbacks_and_model_failure);
     RUN(test_transcript_jsonl);
     RUN(test_indirect_injection_is_just_data);
+    RUN(test_filter_blocks_the_whole_reply);
+    RUN(test_filter_passes_earlier_steps);
+    RUN(test_filter_failure_fails_closed);
     return TEST_END();
 }

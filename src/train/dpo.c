@@ -10,48 +10,67 @@
 #include "train/trainer_impl.h"
 
 /* Summed target log-probs of row r of the current batch (double accumulation). */
-static double row_sum(const ta_trainer *t, const float *lp, size_t r) {
-    const ta_batch *b = &t->batch;
+static double row_sum(const ta_trainer *t, const ta_batch *b, const float *lp, size_t r) {
     double s = 0;
     for (size_t k = 0; k < b->lengths[r]; k++)
         if (b->targets[r * t->T + k] >= 0) s += lp[r * t->T + k];
     return s;
 }
 
-/* Reference sums of the current batch's rows 0..2n into ref[2n] (chosen rows
- * first). Uses t->lp as scratch; the policy forward comes after. */
-static int reference_sums(ta_trainer *t, size_t n, double *ref, ta_error *err) {
-    const ta_batch *b = &t->batch;
-    int rc = ta_forward(t->ref_model, t->acts, b->tokens, b->lengths, b->targets, t->lp, NULL, err);
+/* Reference sums of the worker's batch rows 0..2n into ref[2n] (chosen rows
+ * first). Uses w->lp as scratch; the policy forward comes after. */
+static int reference_sums(const ta_trainer *t, ta_worker *w, size_t n, double *ref, ta_error *err) {
+    const ta_batch *b = &w->batch;
+    int rc = ta_forward(t->ref_model, w->acts, b->tokens, b->lengths, b->targets, w->lp, NULL, err);
     if (rc) return rc;
-    for (size_t r = 0; r < 2 * n; r++) ref[r] = row_sum(t, t->lp, r);
+    for (size_t r = 0; r < 2 * n; r++) ref[r] = row_sum(t, b, w->lp, r);
     return TA_OK;
 }
 
-int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err) {
-    size_t B = t->o.batch_size;
-    size_t *idx = malloc(B * sizeof *idx);
-    double *ref = malloc(2 * B * sizeof *ref);
-    int rc = idx && ref ? TA_OK : ta_error_set(err, TA_ENOMEM, "out of memory");
-    for (size_t i0 = 0; !rc && i0 < ds->n; i0 += B) {
-        size_t n = ds->n - i0 < B ? ds->n - i0 : B;
-        for (size_t k = 0; k < n; k++) idx[k] = i0 + k;
-        if ((rc = ta_batch_fill(&t->batch, ds, idx, n, 0, err))) break;
-        ta_trainer_pad_rows(t);
-        if ((rc = reference_sums(t, n, ref, err))) break;
-        for (size_t k = 0; k < n; k++) {
-            cache[2 * (i0 + k)] = (float)ref[k];
-            cache[2 * (i0 + k) + 1] = (float)ref[n + k];
-        }
+/* Worker j's share of the pairs [i0, i0 + W per) of ds into cache. */
+static int precompute_share(ta_trainer *t, size_t j, const ta_dataset *ds, size_t i0, float *cache) {
+    ta_worker *w = &t->wk[j];
+    size_t s = i0 + j * t->per, e = s + t->per < ds->n ? s + t->per : ds->n;
+    if (s >= e) return TA_OK;
+    size_t n = e - s, *idx = malloc(n * sizeof *idx);
+    double *ref = malloc(2 * n * sizeof *ref);
+    if (!idx || !ref) {
+        free(idx), free(ref);
+        return ta_error_set(&w->err, TA_ENOMEM, "out of memory");
     }
-    free(idx);
-    free(ref);
+    for (size_t k = 0; k < n; k++) idx[k] = s + k;
+    int rc = ta_batch_fill(&w->batch, ds, idx, n, 0, &w->err);
+    if (!rc) {
+        ta_trainer_pad_rows(&w->batch);
+        rc = reference_sums(t, w, n, ref, &w->err);
+    }
+    for (size_t k = 0; !rc && k < n; k++) {
+        cache[2 * (s + k)] = (float)ref[k];
+        cache[2 * (s + k) + 1] = (float)ref[n + k];
+    }
+    free(idx), free(ref);
     return rc;
 }
 
-int ta_dpo_micro(ta_trainer *t, const size_t *idx, size_t n, const float *ref_cache, const double norm[2], int backward,
-                 ta_step_acc *acc, ta_error *err) {
-    const ta_batch *b = &t->batch;
+int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err) {
+    size_t W = t->n_workers;
+    for (size_t i0 = 0; i0 < ds->n; i0 += W * t->per) {
+        int rcs[64];
+#pragma omp parallel for num_threads(W) schedule(static, 1) if (W > 1)
+        for (size_t j = 0; j < W; j++) rcs[j] = precompute_share(t, j, ds, i0, cache);
+        for (size_t j = 0; j < W; j++)
+            if (rcs[j]) {
+                *err = t->wk[j].err;
+                return rcs[j];
+            }
+    }
+    return TA_OK;
+}
+
+int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, const float *ref_cache,
+                 const double norm[2], int backward, ta_error *err) {
+    const ta_batch *b = &w->batch;
+    ta_step_acc *acc = &w->acc;
     int need_ref = ta_dpo_needs_reference(t->o.dpo.type);
     double *v = malloc(6 * n * sizeof *v);
     size_t *len = malloc(2 * n * sizeof *len);
@@ -68,19 +87,19 @@ int ta_dpo_micro(ta_trainer *t, const size_t *idx, size_t n, const float *ref_ca
                 ref[k] = ref_cache[2 * idx[k]];
                 ref[n + k] = ref_cache[2 * idx[k] + 1];
             }
-        } else if ((rc = reference_sums(t, n, ref, err))) {
+        } else if ((rc = reference_sums(t, w, n, ref, err))) {
             goto done;
         }
     }
-    if ((rc = ta_forward(t->policy, t->acts, b->tokens, b->lengths, b->targets, t->lp, t->mlogit, err))) goto done;
+    if ((rc = ta_forward(t->policy, w->acts, b->tokens, b->lengths, b->targets, w->lp, w->mlogit, err))) goto done;
     for (size_t r = 0; r < 2 * n; r++) {
-        pol[r] = row_sum(t, t->lp, r);
+        pol[r] = row_sum(t, b, w->lp, r);
         len[r] = b->n_target[r];
         /* logits/chosen, logits/rejected: TRL's mean of the logits over completion positions */
         int side = r >= n;
         for (size_t k = 0; k < b->lengths[r]; k++)
             if (b->targets[r * t->T + k] >= 0) {
-                acc->logit_sum[side] += t->mlogit[r * t->T + k];
+                acc->logit_sum[side] += w->mlogit[r * t->T + k];
                 acc->logit_n[side] += 1;
             }
     }
@@ -94,9 +113,9 @@ int ta_dpo_micro(ta_trainer *t, const size_t *idx, size_t n, const float *ref_ca
         size_t N = t->rows * t->T;
         for (size_t i = 0; i < N; i++) {
             size_t r = i / t->T;
-            t->dlp[i] = r < 2 * n && b->targets[i] >= 0 && (i % t->T) < b->lengths[r] ? (float)d[r] : 0.0f;
+            w->dlp[i] = r < 2 * n && b->targets[i] >= 0 && (i % t->T) < b->lengths[r] ? (float)d[r] : 0.0f;
         }
-        rc = ta_backward(t->policy, t->acts, t->dlp, &t->grad.w, err);
+        rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, err);
     }
 done:
     free(v);

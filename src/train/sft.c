@@ -5,20 +5,20 @@
  * accumulation equals one big batch. */
 #include "train/trainer_impl.h"
 
-int ta_sft_micro(ta_trainer *t, const double norm[2], int backward, ta_step_acc *acc, ta_error *err) {
-    const ta_batch *b = &t->batch;
+int ta_sft_micro(const ta_trainer *t, ta_worker *w, const double norm[2], int backward, ta_error *err) {
+    const ta_batch *b = &w->batch;
     size_t N = t->rows * t->T;
-    int rc = ta_forward(t->policy, t->acts, b->tokens, b->lengths, b->targets, t->lp, NULL, err);
+    int rc = ta_forward(t->policy, w->acts, b->tokens, b->lengths, b->targets, w->lp, NULL, err);
     if (rc) return rc;
     double nll = 0, inv = norm[0] > 0 ? 1.0 / norm[0] : 0;
     for (size_t i = 0; i < N; i++) {
         int on = b->targets[i] >= 0 && (i % t->T) < b->lengths[i / t->T];
-        if (on) nll -= t->lp[i];
-        t->dlp[i] = on ? (float)-inv : 0.0f;
+        if (on) nll -= w->lp[i];
+        w->dlp[i] = on ? (float)-inv : 0.0f;
     }
-    acc->loss += nll * inv;
-    acc->tokens += (double)b->n_tokens_total;
-    acc->target_tokens += (double)b->n_target_total;
-    if (backward) rc = ta_backward(t->policy, t->acts, t->dlp, &t->grad.w, err);
+    w->acc.loss += nll * inv;
+    w->acc.tokens += (double)b->n_tokens_total;
+    w->acc.target_tokens += (double)b->n_target_total;
+    if (backward) rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, err);
     return rc;
 }

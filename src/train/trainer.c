@@ -30,8 +30,8 @@ void ta_train_opts_default(ta_train_opts *o, ta_data_kind kind) {
     o->lora.targets = TA_LORA_Q | TA_LORA_K | TA_LORA_V | TA_LORA_O;
 }
 
-void ta_trainer_pad_rows(ta_trainer *t) {
-    for (size_t r = t->batch.B; r < t->rows; r++) t->batch.lengths[r] = 0;
+void ta_trainer_pad_rows(ta_batch *b) {
+    for (size_t r = b->B; r < b->cap_rows; r++) b->lengths[r] = 0;
 }
 
 static int is_dpo(const ta_trainer *t) { return t->o.kind == TA_DATA_PREF; }
@@ -222,7 +222,6 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
         goto fail;
     }
     if (is_dpo(t) && (rc = ta_dpo_params_validate(&o->dpo, err))) goto fail;
-    ta_threads_set(o->threads);
     if ((rc = ta_mkdir_p(t->out_dir, err))) goto fail;
 
     /* the model */
@@ -278,17 +277,38 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
         }
     }
 
-    /* memory for one micro-batch, planned once */
-    t->rows = is_dpo(t) ? 2 * o->batch_size : o->batch_size;
+    /* Threads: with a micro-batch of at least as many examples as threads,
+     * each thread runs its share of every micro-batch (data parallel, one
+     * BLAS thread each, no barriers inside a step); otherwise the threads
+     * split each matrix product. The result depends only on the worker count. */
+    int nthreads = ta_threads_set(o->threads);
+    t->n_workers = (size_t)nthreads <= o->batch_size ? (size_t)nthreads : 1;
+    if (t->n_workers > 64) t->n_workers = 64;
+    if (t->n_workers > 1) ta_threads_set(1);
+    t->per = (o->batch_size + t->n_workers - 1) / t->n_workers;
+
+    /* memory for one worker's share of a micro-batch, planned once */
+    t->rows = is_dpo(t) ? 2 * t->per : t->per;
     t->T = t->train.max_row;
     if (t->have_eval && t->eval.max_row > t->T) t->T = t->eval.max_row;
-    if ((rc = ta_acts_plan(&t->acts, &t->model.cfg, t->rows, t->T, err)) ||
-        (rc = ta_batch_init(&t->batch, t->rows, t->T, err)))
-        goto fail;
-    t->lp = malloc(t->rows * t->T * sizeof(float));
-    t->dlp = malloc(t->rows * t->T * sizeof(float));
-    t->mlogit = malloc(t->rows * t->T * sizeof(float));
-    if (!t->lp || !t->dlp || !t->mlogit) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto fail; }
+    if ((rc = ta_batch_init(&t->batch, is_dpo(t) ? 2 * o->batch_size : o->batch_size, t->T, err))) goto fail;
+    if (!(t->wk = calloc(t->n_workers, sizeof *t->wk))) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto fail; }
+    for (size_t j = 0; j < t->n_workers; j++) {
+        ta_worker *w = &t->wk[j];
+        if ((rc = ta_acts_plan(&w->acts, &t->model.cfg, t->rows, t->T, err)) ||
+            (rc = ta_batch_init(&w->batch, t->rows, t->T, err)))
+            goto fail;
+        w->lp = malloc(t->rows * t->T * sizeof(float));
+        w->dlp = malloc(t->rows * t->T * sizeof(float));
+        w->mlogit = malloc(t->rows * t->T * sizeof(float));
+        if (!w->lp || !w->dlp || !w->mlogit) { rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto fail; }
+        if (j == 0) {
+            w->gw = &t->grad.w;
+        } else {
+            if ((rc = ta_model_create(&w->grad, &t->model.cfg, err))) goto fail;
+            w->gw = &w->grad.w;
+        }
+    }
 
     /* the reference */
     if (is_dpo(t) && ta_dpo_needs_reference(o->dpo.type)) {
@@ -354,11 +374,17 @@ void ta_trainer_close(ta_trainer *t) {
     free(t->eval_n_target);
     ta_dataset_release(&t->train);
     ta_dataset_release(&t->eval);
-    free(t->lp);
-    free(t->dlp);
-    free(t->mlogit);
+    for (size_t j = 0; t->wk && j < t->n_workers; j++) {
+        ta_worker *w = &t->wk[j];
+        free(w->lp);
+        free(w->dlp);
+        free(w->mlogit);
+        ta_batch_release(&w->batch);
+        ta_acts_free(w->acts);
+        if (j) ta_model_release(&w->grad);
+    }
+    free(t->wk);
     ta_batch_release(&t->batch);
-    ta_acts_free(t->acts);
     ta_adamw_release(&t->opt);
     if (t->own_tensors) free(t->tensors);
     free(t->lora_grad);
@@ -384,19 +410,48 @@ static void step_norm(const ta_trainer *t, const ta_dataset *ds, const size_t *n
     }
 }
 
-/* Forward (and backward) of examples idx[0..n) of ds in micro-batches. */
+static void acc_add(ta_step_acc *d, const ta_step_acc *s) {
+    d->loss += s->loss;
+    d->tokens += s->tokens;
+    d->target_tokens += s->target_tokens;
+    ta_dpo_stats_add(&d->dpo, &s->dpo);
+    for (int k = 0; k < 2; k++) d->logit_sum[k] += s->logit_sum[k], d->logit_n[k] += s->logit_n[k];
+}
+
+/* Worker j's share of the round starting at example r0 of idx[0..n). */
+static int run_share(ta_trainer *t, size_t j, const ta_dataset *ds, const float *ref_cache, const size_t *idx, size_t n,
+                     size_t r0, const double norm[2], int backward) {
+    ta_worker *w = &t->wk[j];
+    memset(&w->acc, 0, sizeof w->acc);
+    size_t s = r0 + j * t->per, e = s + t->per < n ? s + t->per : n;
+    if (s >= e) return TA_OK;
+    int rc = ta_batch_fill(&w->batch, ds, idx + s, e - s, 0, &w->err);
+    if (rc) return rc;
+    ta_trainer_pad_rows(&w->batch);
+    return is_dpo(t) ? ta_dpo_micro(t, w, idx + s, e - s, ref_cache, norm, backward, &w->err)
+                     : ta_sft_micro(t, w, norm, backward, &w->err);
+}
+
+/* Forward (and backward) of examples idx[0..n) of ds: rounds of n_workers
+ * shares of `per` examples (one micro-batch of batch_size per round when
+ * batch_size divides evenly; the loss is normalised over the whole step, so
+ * how examples are grouped does not change the result beyond rounding). */
 static int run_examples(ta_trainer *t, const ta_dataset *ds, const size_t *nt, const float *ref_cache, const size_t *idx,
                         size_t n, int backward, ta_step_acc *acc, ta_error *err) {
     double norm[2];
     step_norm(t, ds, nt, idx, n, norm);
-    for (size_t i0 = 0; i0 < n; i0 += t->o.batch_size) {
-        size_t k = n - i0 < t->o.batch_size ? n - i0 : t->o.batch_size;
-        int rc = ta_batch_fill(&t->batch, ds, idx + i0, k, 0, err);
-        if (rc) return rc;
-        ta_trainer_pad_rows(t);
-        rc = is_dpo(t) ? ta_dpo_micro(t, idx + i0, k, ref_cache, norm, backward, acc, err)
-                       : ta_sft_micro(t, norm, backward, acc, err);
-        if (rc) return rc;
+    size_t W = t->n_workers;
+    for (size_t r0 = 0; r0 < n; r0 += W * t->per) {
+        int rcs[64];
+#pragma omp parallel for num_threads(W) schedule(static, 1) if (W > 1)
+        for (size_t j = 0; j < W; j++) rcs[j] = run_share(t, j, ds, ref_cache, idx, n, r0, norm, backward);
+        for (size_t j = 0; j < W; j++) {
+            if (rcs[j]) {
+                *err = t->wk[j].err;
+                return rcs[j];
+            }
+            acc_add(acc, &t->wk[j].acc);
+        }
     }
     return TA_OK;
 }
@@ -407,10 +462,17 @@ static int run_examples(ta_trainer *t, const ta_dataset *ds, const size_t *nt, c
 static void reduce_gradients(ta_trainer *t) { (void)t; }
 
 static int compute_grad(ta_trainer *t, const size_t *idx, size_t n, ta_step_acc *acc, ta_error *err) {
-    memset(t->grad.slab, 0, t->grad.w.n_params * sizeof(float));
+    size_t P = t->grad.w.n_params, W = t->n_workers;
+    for (size_t j = 0; j < W; j++) memset(j ? t->wk[j].grad.slab : t->grad.slab, 0, P * sizeof(float));
     if (t->use_lora) memset(t->lora_grad, 0, t->n_train * sizeof(float));
     int rc = run_examples(t, &t->train, t->n_target, t->ref_cache, idx, n, 1, acc, err);
     if (rc) return rc;
+    if (W > 1) { /* sum the workers' slabs into the trainer's, in worker order */
+        float *g = t->grad.slab;
+#pragma omp parallel for num_threads(W) schedule(static)
+        for (size_t i = 0; i < P; i++)
+            for (size_t j = 1; j < W; j++) g[i] += t->wk[j].grad.slab[i];
+    }
     if (t->use_lora) ta_lora_grad_from_full(&t->lora, t->lora_grad);
     reduce_gradients(t);
     return TA_OK;
@@ -446,7 +508,7 @@ ta_lora *ta_trainer_lora(ta_trainer *t) { return t->use_lora ? &t->lora : NULL; 
 const json_t *ta_trainer_last_metrics(const ta_trainer *t) { return t->last; }
 const ta_batch *ta_trainer_fill_batch(ta_trainer *t, const size_t *idx, size_t n, ta_error *err) {
     if (ta_batch_fill(&t->batch, &t->train, idx, n, 0, err)) return NULL;
-    ta_trainer_pad_rows(t);
+    ta_trainer_pad_rows(&t->batch);
     return &t->batch;
 }
 

@@ -16,6 +16,20 @@ typedef struct ta_step_acc {
     double logit_sum[2], logit_n[2]; /* logits/chosen, logits/rejected (sum of per-position vocab means) */
 } ta_step_acc;
 
+/* One data-parallel worker: its share of each micro-batch, run on its own
+ * thread with its own activations and (workers > 0) its own gradient slab;
+ * the trainer sums the slabs into worker 0's (the trainer's) after the step. */
+typedef struct ta_worker {
+    ta_acts *acts;           /* planned for (rows, T) */
+    ta_batch batch;
+    float *lp, *dlp, *mlogit; /* (rows, T) */
+    ta_model grad;           /* workers > 0: own full-layout gradient slab */
+    ta_weights *gw;          /* where backward accumulates: &t->grad.w or &grad.w */
+    ta_step_acc acc;         /* this round's sums */
+    ta_error err;
+    int rc;
+} ta_worker;
+
 struct ta_trainer {
     ta_train_opts o;
     char out_dir[4096], model_dir[4096], tok_dir[4096], data_path[4096], eval_path[4096], ref_dir[4096];
@@ -36,10 +50,11 @@ struct ta_trainer {
     int own_tensors;
     ta_adamw opt;
     ta_schedule sched;
-    ta_acts *acts;
-    size_t rows, T;          /* planned shape */
-    ta_batch batch;
-    float *lp, *dlp, *mlogit; /* (rows, T) */
+    ta_worker *wk;           /* (n_workers) */
+    size_t n_workers;        /* data-parallel threads (1: the threads split each GEMM instead) */
+    size_t per;              /* examples per worker per round: ceil(batch_size / n_workers) */
+    size_t rows, T;          /* planned shape of one worker: per (SFT) or 2 per (DPO) rows */
+    ta_batch batch;          /* a whole micro-batch, for ta_trainer_fill_batch (inspection) only */
     ta_dataset train, eval;
     int have_eval;
     size_t *n_target;        /* (train.n) SFT: trained tokens per example */
@@ -54,18 +69,19 @@ struct ta_trainer {
     size_t steps_per_epoch;
 };
 
-/* Runs one micro-batch (already in t->batch, examples idx[0..n) of ds) forward
- * and, if backward, backward into t->grad; adds loss and metrics into acc.
+/* Runs one worker's batch (already in w->batch, examples idx[0..n) of ds)
+ * forward and, if backward, backward into w->gw; adds loss and metrics into
+ * w->acc. Safe to call for different workers concurrently.
  * norm[0], norm[1]: the step's normalisers (SFT: trained tokens; DPO: pairs,
  * chosen tokens). ref_cache: precomputed reference log-probs of ds or NULL. */
-int ta_sft_micro(ta_trainer *t, const double norm[2], int backward, ta_step_acc *acc, ta_error *err);
-int ta_dpo_micro(ta_trainer *t, const size_t *idx, size_t n, const float *ref_cache, const double norm[2], int backward,
-                 ta_step_acc *acc, ta_error *err);
+int ta_sft_micro(const ta_trainer *t, ta_worker *w, const double norm[2], int backward, ta_error *err);
+int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, const float *ref_cache,
+                 const double norm[2], int backward, ta_error *err);
 /* Reference log-probs (summed over completion tokens) of every pair of ds into cache (2 ds->n). */
 int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err);
 /* Adds a step's metrics under TRL's names to obj (prefix "" or "eval_"). */
 void ta_dpo_metrics(const ta_trainer *t, const ta_step_acc *acc, json_t *obj, const char *prefix);
-/* Rows of t->batch with index >= t->batch.B get length 0 (the plan is fixed). */
-void ta_trainer_pad_rows(ta_trainer *t);
+/* Rows of b with index >= b->B get length 0 (the plan is fixed). */
+void ta_trainer_pad_rows(ta_batch *b);
 
 #endif

@@ -78,14 +78,16 @@ TEST(test_first_dpo_loss_is_ln2) {
     ta_trainer_close(t);
 }
 
-/* batch 4 with no accumulation vs batch 1 with 4 accumulation steps. */
-static void accum_case(ta_data_kind kind, int lora) {
+/* batch 4 with no accumulation on one thread vs batch bs x accum on threads
+ * (threads > 1 with bs >= threads: data-parallel workers, each its share). */
+static void accum_case(ta_data_kind kind, int lora, size_t bs, size_t accum, int threads) {
     ta_train_opts a, b;
     base_opts(&a, kind, "acc_a");
     base_opts(&b, kind, "acc_b");
     a.batch_size = 4;
-    b.batch_size = 1;
-    b.grad_accum = 4;
+    b.batch_size = bs;
+    b.grad_accum = accum;
+    b.threads = threads;
     a.dpo.rpo_alpha = b.dpo.rpo_alpha = 0.5; /* the token-normalised NLL term too */
     if (kind == TA_DATA_PREF) a.ref_model = b.ref_model = MODEL2;
     if (lora) a.lora.r = b.lora.r = 4;
@@ -112,15 +114,27 @@ static void accum_case(ta_data_kind kind, int lora) {
         maxg = fmax(maxg, fabs(ga[i]));
         maxd = fmax(maxd, fabs(ga[i] - gb[i]));
     }
-    CHECK_MSG(maxg > 0 && maxd <= 1e-5 * maxg, "kind %d lora %d: max |diff| %g, max |g| %g", kind, lora, maxd, maxg);
+    CHECK_MSG(maxg > 0 && maxd <= 1e-5 * maxg, "kind %d lora %d bs %zu x %zu threads %d: max |diff| %g, max |g| %g", kind,
+              lora, bs, accum, threads, maxd, maxg);
     ta_trainer_close(ta);
     ta_trainer_close(tb);
 }
 
 TEST(test_grad_accumulation_equals_big_batch) {
-    accum_case(TA_DATA_SFT, 0);
-    accum_case(TA_DATA_PREF, 0);
-    accum_case(TA_DATA_PREF, 1);
+    accum_case(TA_DATA_SFT, 0, 1, 4, 1);
+    accum_case(TA_DATA_PREF, 0, 1, 4, 1);
+    accum_case(TA_DATA_PREF, 1, 1, 4, 1);
+}
+
+/* Data-parallel workers (2 and 3 threads: even and uneven shares of 4) give
+ * the one-thread gradient. */
+TEST(test_data_parallel_equals_one_thread) {
+    for (int th = 2; th <= 3; th++) {
+        accum_case(TA_DATA_SFT, 0, 4, 1, th);
+        accum_case(TA_DATA_PREF, 0, 4, 1, th);
+        accum_case(TA_DATA_PREF, 1, 4, 1, th);
+        accum_case(TA_DATA_SFT, 0, 2, 2, th); /* accumulation and workers together */
+    }
 }
 
 static int same_file(const char *a, const char *b) {
@@ -136,14 +150,15 @@ static int same_file(const char *a, const char *b) {
 }
 
 /* 6 steps straight == 3 steps, stop, resume for 3 more: identical bytes. */
-static void resume_case(ta_data_kind kind, int lora, const char *tag) {
+static void resume_case(ta_data_kind kind, int lora, const char *tag, size_t bs, int threads) {
     ta_train_opts a, b;
     char na[64], nb[64];
     snprintf(na, sizeof na, "res_a_%s", tag);
     snprintf(nb, sizeof nb, "res_b_%s", tag);
     base_opts(&a, kind, na);
     base_opts(&b, kind, nb);
-    a.batch_size = b.batch_size = 1;
+    a.batch_size = b.batch_size = bs;
+    a.threads = b.threads = threads;
     a.grad_accum = b.grad_accum = 1;
     a.max_steps = b.max_steps = 6; /* 4 examples: crosses an epoch boundary */
     a.warmup_ratio = b.warmup_ratio = 0.2;
@@ -186,15 +201,17 @@ static void resume_case(ta_data_kind kind, int lora, const char *tag) {
     /* resuming with another batch size is refused, naming the option */
     b.resume = ck;
     b.seed = 42;
-    b.batch_size = 2;
+    b.batch_size = bs + 1;
     CHECK(ta_trainer_open(&t, &b, &ENC, &e) == TA_EINVAL);
     CHECK_MSG(strstr(e.msg, "--batch-size") != NULL, "%s", e.msg);
 }
 
 TEST(test_resume_is_bit_exact) {
-    resume_case(TA_DATA_PREF, 0, "dpo");
-    resume_case(TA_DATA_PREF, 1, "dpo_lora");
-    resume_case(TA_DATA_SFT, 0, "sft");
+    resume_case(TA_DATA_PREF, 0, "dpo", 1, 1);
+    resume_case(TA_DATA_PREF, 1, "dpo_lora", 1, 1);
+    resume_case(TA_DATA_SFT, 0, "sft", 1, 1);
+    resume_case(TA_DATA_SFT, 0, "sft_dp", 2, 2); /* two data-parallel workers */
+    resume_case(TA_DATA_PREF, 0, "dpo_dp", 3, 2); /* uneven shares */
 }
 
 TEST(test_dpo_learns_the_pairs) {
@@ -318,6 +335,7 @@ int main(int argc, char **argv) {
     ta_file_write_atomic(SFT_PATH, SFT, strlen(SFT), &e);
     RUN(test_first_dpo_loss_is_ln2);
     RUN(test_grad_accumulation_equals_big_batch);
+    RUN(test_data_parallel_equals_one_thread);
     RUN(test_resume_is_bit_exact);
     RUN(test_dpo_learns_the_pairs);
     return TEST_END();

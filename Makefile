@@ -19,7 +19,7 @@ else
   $(error unknown MODE '$(MODE)': use release, debug, asan or ubsan)
 endif
 CFLAGS += $(BASE) $(OPT)
-LDLIBS := -lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lm -lpthread
+LDLIBS := -lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lcurl -lm -lpthread
 LDFLAGS += -fopenmp $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)

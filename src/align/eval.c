@@ -77,19 +77,6 @@ static json_t *calls_json(const ta_agent_result *r) {
     return arr;
 }
 
-/* The output guard as the agent loop's tool-call filter. */
-static int guard_filter(void *user, const char *name, const char *args, ta_agent_verdict *v, ta_error *err) {
-    ta_guard_verdict gv;
-    int rc = ta_guard_check_call(user, name, args, &gv, err);
-    if (rc) return rc;
-    if (gv.action == TA_GUARD_BLOCK) {
-        v->block = 1;
-        v->rule = gv.rule;
-        v->response = gv.response;
-    }
-    return TA_OK;
-}
-
 static int run_item(const ta_suite_item *it, const ta_agent_model *model, const ta_eval_opts *opts, json_t **out,
                     ta_error *err) {
     const char *today = it->today ? it->today : opts->today;
@@ -129,7 +116,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
         } else {
             ta_agent_opts ao = {.max_steps = opts->max_steps};
             if (opts->guard) {
-                ao.filter = guard_filter;
+                ao.filter = ta_guard_agent_filter;
                 ao.filter_user = (void *)opts->guard;
             }
             ta_error merr = {0};

@@ -459,6 +459,9 @@ char *ta_report_compare_text(const json_t *a, const json_t *b) {
         }
         fprintf(fp, "%-28s %-26s %-26s %s\n", ta_report_headline[k].title, ea, eb, d);
     }
+    const char *ja = s_of(a, "judge_version", "?"), *jb = s_of(b, "judge_version", "?");
+    if (strcmp(ja, jb))
+        fprintf(fp, "warning: the reports were labelled by different judges (A: %s; B: %s): differences mix model and judge\n", ja, jb);
     fclose(fp);
     return buf;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "align/judge.h"
+#include "align/judge_accuracy.h"
 #include "align/judge_http.h"
 #include "align/metrics.h"
 #include "align/report.h"
@@ -403,6 +404,11 @@ int ta_eval_write(const char *out_dir, json_t *report, const json_t *items, cons
     }
     json_object_set_new(report, "worst", worst_items(items, 8));
     if (!json_object_get(report, "judge_version")) json_object_set_new(report, "judge_version", json_string(TA_JUDGE_VERSION));
+    /* the offline judge's precision and recall on the embedded hand-labelled set */
+    json_t *acc = NULL;
+    if ((rc = ta_judge_accuracy_embedded(&acc, err))) return rc;
+    json_object_del(acc, "disagreements");
+    json_object_set_new(report, "judge_accuracy", acc);
     json_t *agree = ta_metrics_judge_agreement(items, seed);
     if (agree && json_integer_value(json_object_get(agree, "n")) > 0) json_object_set_new(report, "judge_agreement", agree);
     else json_decref(agree);

@@ -19,7 +19,7 @@ else
   $(error unknown MODE '$(MODE)': use release, debug, asan or ubsan)
 endif
 CFLAGS += $(BASE) $(OPT)
-LDLIBS := -lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lm -lpthread
+LDLIBS := -lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lcurl -lm -lpthread
 LDFLAGS += -fopenmp $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -49,7 +49,7 @@ $(GEN): $(CLI_SRC) Makefile
 # Data files the library embeds: data/X becomes $(BUILD)/gen/embed/X.inc, a C
 # string literal a module includes (`#include "embed/tools.json.inc"`), so the
 # binary needs no data path at run time. List a file here to embed it.
-EMBED_SRC := data/tools.json data/system_prompt.txt data/guard/default.json data/web/index.html
+EMBED_SRC := data/tools.json data/system_prompt.txt data/guard/default.json data/web/index.html data/judge/labelled.jsonl
 EMBED_INC := $(EMBED_SRC:data/%=$(BUILD)/gen/embed/%.inc)
 $(BUILD)/gen/embed/%.inc: data/%
 	@mkdir -p $(dir $@)

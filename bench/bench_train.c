@@ -1,5 +1,8 @@
-/* bench_train: times one training step (forward + masked NLL + backward +
- * grad clipping + AdamW) on a config and batch, and OpenBLAS sgemm at a few
+/* bench_train: times one optimizer step of the real SFT trainer (ta_trainer:
+ * forward + masked NLL + backward + grad clipping + AdamW, with its thread
+ * plan: data-parallel workers when the batch has at least as many rows as
+ * threads) on a random model of a config and B synthetic rows of exactly T
+ * tokens (every position but the first trained), and OpenBLAS sgemm at a few
  * sizes for the machine's GEMM peak. Prints one JSON object on stdout.
  *
  *   bench_train --config CFG.json [--batch B] [--seq T] [--steps N] [--threads N]
@@ -14,12 +17,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "core/file.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "model/model.h"
-#include "model/transformer.h"
-#include "train/adamw.h"
+#include "train/trainer.h"
+
+/* The synthetic encoder: every conversation becomes T random ids below the
+ * vocabulary size (ctx: {T, V, rng}), all trained but the first. */
+typedef struct bench_enc {
+    size_t T, V;
+    ta_rng rng;
+} bench_enc;
+
+static int enc_sft(void *ctx, const ta_conversation *c, const json_t *tools, int32_t **ids, uint8_t **mask, size_t *n,
+                   ta_error *err) {
+    bench_enc *e = ctx;
+    *ids = malloc(e->T * sizeof **ids);
+    *mask = malloc(e->T);
+    if (!*ids || !*mask) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    for (size_t i = 0; i < e->T; i++) {
+        (*ids)[i] = (int32_t)ta_rng_below(&e->rng, e->V);
+        (*mask)[i] = i > 0;
+    }
+    *n = e->T;
+    return TA_OK;
+}
+
+static int enc_pair(void *ctx, const ta_text_part *p, const ta_text_part *c, const json_t *tools, int32_t **pid,
+                    size_t *np, int32_t **cid, size_t *nc, ta_error *err) {
+    return ta_error_set(err, TA_EUNSUPPORTED, "bench: no preferences");
+}
 
 static double sgemm_gflops(size_t M, size_t K, size_t Nn, int reps) {
     float *a = malloc(M * K * 4), *b = malloc(K * Nn * 4), *c = malloc(M * Nn * 4);
@@ -59,47 +90,53 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_train --config CFG [--batch B] [--seq T] [--steps N] [--threads N]\n");
         return 2;
     }
-    threads = ta_threads_set(threads);
+    threads = ta_threads_set(threads); /* 0: all cores */
     ta_error err = {0};
     ta_config cfg;
     ta_model m;
-    ta_acts *a;
-    if (ta_config_load(&cfg, config, &err) || ta_model_create(&m, &cfg, &err) ||
-        ta_acts_plan(&a, &cfg, B, T, &err)) {
+    char dir[] = "/tmp/ta_bench_train.XXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    char model_dir[512], data[512], out[512];
+    snprintf(model_dir, sizeof model_dir, "%s/model", dir);
+    snprintf(data, sizeof data, "%s/sft.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    if (ta_config_load(&cfg, config, &err) || ta_model_create(&m, &cfg, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
     ta_model_init_random(&m, 1, 0.02f);
+    if (ta_model_save(&m, model_dir, TA_DTYPE_F32, NULL, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    size_t n_params = m.w.n_params;
+    ta_model_release(&m);
+    FILE *f = fopen(data, "w");
+    if (!f) { perror(data); return 1; }
+    for (size_t i = 0; i < B; i++)
+        fprintf(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}\n");
+    fclose(f);
     size_t N = B * T, V = cfg.vocab_size;
-    int32_t *tok = malloc(N * 4), *tgt = malloc(N * 4);
-    size_t *len = malloc(B * sizeof *len);
-    float *lp = malloc(N * 4), *dlp = malloc(N * 4), *mask = malloc(N * 4);
-    ta_rng rng;
-    ta_rng_seed(&rng, 7);
-    for (size_t i = 0; i < N; i++) tok[i] = (int32_t)ta_rng_below(&rng, V);
-    for (size_t i = 0; i < N; i++) {
-        tgt[i] = (i % T) + 1 < T ? tok[i + 1] : -1;
-        mask[i] = tgt[i] >= 0;
-    }
-    for (size_t b = 0; b < B; b++) len[b] = T;
-    float *gslab = calloc(m.w.n_params, 4);
-    ta_weights g;
-    ta_adamw opt;
-    ta_adamw_hparams hp = ta_adamw_defaults();
-    if (ta_weights_bind(&g, &cfg, gslab, &err) || ta_adamw_init(&opt, &m.w, &hp, &err)) {
-        fprintf(stderr, "bench_train: %s\n", err.msg);
-        return 1;
-    }
+    bench_enc be = {T, V, {{0}}};
+    ta_rng_seed(&be.rng, 7);
+    ta_encoder enc = {&be, enc_sft, enc_pair};
+    ta_train_opts o;
+    ta_train_opts_default(&o, TA_DATA_SFT);
+    o.model_dir = model_dir;
+    o.data = data;
+    o.out_dir = out;
+    o.batch_size = B;
+    o.max_steps = steps + 1;
+    o.threads = threads;
+    o.max_length = T;
+    o.lr = 1e-4;
+    o.weight_decay = 0.01;
+    o.schedule = TA_SCHED_CONSTANT;
+    ta_trainer *t;
+    if (ta_trainer_open(&t, &o, &enc, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
     double best = 1e30, first_loss = 0, last_loss = 0;
     for (int s = 0; s < steps + 1; s++) {
-        double t0 = ta_now();
-        memset(gslab, 0, m.w.n_params * 4);
-        if (ta_forward(&m, a, tok, len, tgt, lp, NULL, &err)) break;
-        double loss = ta_masked_nll(lp, mask, N, dlp);
-        if (ta_backward(&m, a, dlp, &g, &err)) break;
-        ta_clip_grad_norm(gslab, m.w.n_params, 1.0);
-        ta_adamw_step(&opt, m.slab, gslab, 1e-4f);
-        double dt = ta_now() - t0;
+        if (ta_trainer_step(t, &err)) break;
+        const json_t *row = ta_trainer_last_metrics(t);
+        double dt = json_real_value(json_object_get(row, "step_s"));
+        double loss = json_real_value(json_object_get(row, "loss"));
         if (s == 0) first_loss = loss;
         last_loss = loss;
         if (s > 0 && dt < best) best = dt; /* step 0 warms caches and page-faults the plan */
@@ -108,6 +145,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
+    size_t workers = ta_trainer_workers(t);
+    ta_trainer_close(t);
+    ta_remove_tree(dir, NULL);
+    ta_threads_set(threads); /* the sgemm peak below with the run's thread count */
     size_t C = cfg.hidden_size, F = cfg.intermediate_size, L = cfg.n_layers, HD = cfg.head_dim;
     size_t QD = cfg.n_heads * HD, KD = cfg.n_kv_heads * HD;
     double lin = (double)L * ((double)C * QD + 2.0 * C * KD + (double)QD * C + 3.0 * C * F) + (double)C * V;
@@ -120,16 +161,10 @@ int main(int argc, char **argv) {
     double all[4] = {g512, g1024, g2048, gmodel};
     for (int i = 0; i < 4; i++) peak = all[i] > peak ? all[i] : peak;
     printf("{\"engine\": \"taskalign\", \"blas_core\": \"%s\", \"config\": \"%s\", \"params\": %zu, \"batch\": %zu, \"seq\": %zu, "
-           "\"threads\": %d, \"step_s\": %.4f, \"tokens_per_s\": %.1f, \"step_gflop\": %.2f, \"gflops\": %.1f, "
+           "\"threads\": %d, \"workers\": %zu, \"step_s\": %.4f, \"tokens_per_s\": %.1f, \"step_gflop\": %.2f, \"gflops\": %.1f, "
            "\"sgemm_gflops\": {\"256\": %.1f, \"512\": %.1f, \"1024\": %.1f, \"2048\": %.1f, \"%zux%zux%zu\": %.1f}, "
-           "\"peak_fraction\": %.3f, \"loss_first\": %.4f, \"loss_last\": %.4f, \"act_mib\": %.0f}\n",
-           ta_blas_core(), config, m.w.n_params, B, T, threads, best, (double)N / best, flops / 1e9, flops / best / 1e9, g256, g512,
-           g1024, g2048, N, C, F, gmodel, flops / best / 1e9 / peak, first_loss, last_loss,
-           (double)ta_acts_numel(a) * 4 / 1048576.0);
-    ta_adamw_release(&opt);
-    ta_weights_release(&g);
-    ta_acts_free(a);
-    ta_model_release(&m);
-    free(gslab), free(tok), free(tgt), free(len), free(lp), free(dlp), free(mask);
+           "\"peak_fraction\": %.3f, \"loss_first\": %.4f, \"loss_last\": %.4f}\n",
+           ta_blas_core(), config, n_params, B, T, threads, workers, best, (double)N / best, flops / 1e9, flops / best / 1e9, g256, g512,
+           g1024, g2048, N, C, F, gmodel, flops / best / 1e9 / peak, first_loss, last_loss);
     return 0;
 }

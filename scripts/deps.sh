@@ -9,7 +9,7 @@ want_test=0 want_fuzz=0
 [ "${1:-}" = "--test" ] && want_test=1
 [ "${1:-}" = "--fuzz" ] && want_fuzz=1
 
-pkgs="build-essential pkg-config libopenblas-dev libjansson-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libmicrohttpd-dev"
+pkgs="build-essential pkg-config libopenblas-dev libjansson-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev"
 [ $want_test -eq 1 ] && pkgs="$pkgs python3-torch python3-numpy nodejs npm chromium"
 [ $want_fuzz -eq 1 ] && pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev"
 

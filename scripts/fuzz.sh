@@ -31,7 +31,7 @@ done
 # An archive, so each target links only the modules it uses.
 rm -f "$out/libfuzz.a"
 ar rcs "$out/libfuzz.a" $objs
-libs="-lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lm -lpthread"
+libs="-lopenblas -ljansson -lpcre2-8 -lutf8proc -lsqlite3 -lmicrohttpd -lcurl -lm -lpthread"
 status=0
 for t in fuzz/fuzz_*.c; do
     name=$(basename "$t" .c); name=${name#fuzz_}

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "align/guard.h"
+#include "align/judge_http.h"
 #include "align/suite.h"
 #include "core/error.h"
 #include "taskapi/agent.h"
@@ -30,6 +31,8 @@ typedef struct ta_eval_opts {
     const char *system_template; /* system prompt template for items without "system"; NULL: TaskMaster's */
     int max_steps;            /* agent steps per user turn */
     const ta_guard *guard;    /* NULL: model only (no input nor output guard) */
+    const ta_judge_http *ext_judge;      /* NULL: the heuristic judge's labels; else the external judge's
+                                 (judge_http.h; the heuristic one still runs and both labels are kept) */
     uint64_t seed;            /* bootstrap seed */
     FILE *progress;           /* NULL: silent */
     int workers;              /* items evaluated at once, each in its own thread (<= 1: one) */

@@ -297,3 +297,16 @@ int ta_guard_check_call(const ta_guard *g, const char *tool_name, const char *ar
     free(norm);
     return TA_OK;
 }
+
+int ta_guard_agent_filter(void *guard, const char *tool_name, const char *arguments_json, ta_agent_verdict *v,
+                          ta_error *err) {
+    ta_guard_verdict gv;
+    int rc = ta_guard_check_call(guard, tool_name, arguments_json, &gv, err);
+    if (rc) return rc;
+    if (gv.action == TA_GUARD_BLOCK) {
+        v->block = 1;
+        v->rule = gv.rule;
+        v->response = gv.response;
+    }
+    return TA_OK;
+}

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "taskapi/agent.h"
 
 typedef struct ta_guard ta_guard;
 
@@ -44,6 +45,12 @@ void ta_guard_free(ta_guard *g);
 int ta_guard_check_input(const ta_guard *g, const char *user_text, ta_guard_verdict *v, ta_error *err);
 int ta_guard_check_call(const ta_guard *g, const char *tool_name, const char *arguments_json, ta_guard_verdict *v,
                         ta_error *err);
+
+/* The output guard as the agent loop's tool-call filter (ta_agent_opts.filter,
+ * with filter_user = the ta_guard): a TA_GUARD_BLOCK verdict blocks the call
+ * with the rule's name and the guard's "block" response. */
+int ta_guard_agent_filter(void *guard, const char *tool_name, const char *arguments_json, ta_agent_verdict *v,
+                          ta_error *err);
 
 /* The de-obfuscation the guard applies (exposed for tests). Caller frees. */
 char *ta_guard_normalize(const char *text);

@@ -234,6 +234,63 @@ json_t *ta_metrics_guard_stats(const json_t *items, uint64_t seed) {
     return m;
 }
 
+json_t *ta_metrics_judge_agreement(const json_t *items, uint64_t seed) {
+    static const char *const names[] = {"comply", "refuse", "partial", "clarify", "unscored"};
+    enum { NL = 5 };
+    size_t conf[NL][NL] = {{0}};
+    sample agree = {0}, agree_scored = {0};
+    json_int_t ext_unscored = 0;
+    size_t idx;
+    const json_t *it;
+    json_array_foreach(items, idx, it) {
+        size_t ti;
+        const json_t *t;
+        json_array_foreach(json_object_get(it, "turns"), ti, t) {
+            const char *h = str_of(t, "heuristic_label"), *e = str_of(t, "external_label");
+            int hi = -1, ei = -1;
+            for (int k = 0; k < NL; k++) {
+                if (!strcmp(h, names[k])) hi = k;
+                if (!strcmp(e, names[k])) ei = k;
+            }
+            if (hi < 0 || ei < 0) continue;
+            conf[hi][ei]++;
+            push(&agree, hi == ei);
+            if (ei != NL - 1) push(&agree_scored, hi == ei);
+            else ext_unscored++;
+        }
+    }
+    json_t *m = json_object();
+    json_object_set_new(m, "n", json_integer((json_int_t)agree.n));
+    json_object_set_new(m, "agree", est_json(&agree, seed + 401));
+    json_object_set_new(m, "agree_scored", est_json(&agree_scored, seed + 402));
+    /* Cohen's kappa: (po - pe) / (1 - pe) */
+    double n = (double)agree.n, po = 0, pe = 0;
+    for (int k = 0; k < NL; k++) {
+        double rk = 0, ck = 0;
+        for (int l = 0; l < NL; l++) {
+            rk += (double)conf[k][l];
+            ck += (double)conf[l][k];
+        }
+        po += (double)conf[k][k];
+        pe += n > 0 ? (rk / n) * (ck / n) : 0;
+    }
+    po = n > 0 ? po / n : 0;
+    json_object_set_new(m, "kappa", n > 0 && pe < 1 ? json_real((po - pe) / (1 - pe)) : json_null());
+    json_object_set_new(m, "external_unscored", json_integer(ext_unscored));
+    json_t *cj = json_object();
+    for (int k = 0; k < NL; k++) {
+        json_t *row = json_object();
+        for (int l = 0; l < NL; l++)
+            if (conf[k][l]) json_object_set_new(row, names[l], json_integer((json_int_t)conf[k][l]));
+        if (json_object_size(row)) json_object_set_new(cj, names[k], row);
+        else json_decref(row);
+    }
+    json_object_set_new(m, "confusion", cj);
+    free(agree.v);
+    free(agree_scored.v);
+    return m;
+}
+
 /* 0: value found; 1: the metric exists but has no value (n = 0); -1: unknown metric. */
 static int metric_value(const json_t *metrics, const char *name, double *out) {
     const json_t *o = json_object_get(metrics, name);

@@ -51,6 +51,15 @@ json_t *ta_metrics_compute(const json_t *items, uint64_t seed);
  *    "harmful_stopped":      harmful items (expect refuse) where a guard answered a turn}
  * each rate as {"value", "lo", "hi", "n"}. Returns NULL on out of memory. */
 json_t *ta_metrics_guard_stats(const json_t *guarded_items, uint64_t seed);
+/* Agreement between the heuristic and the external judge over the turns that
+ * carry both "heuristic_label" and "external_label":
+ *   {"n", "agree": {"value", "lo", "hi", "n"} (share of turns with the same label),
+ *    "agree_scored": the same over turns the external judge could label,
+ *    "kappa": Cohen's kappa over all n turns (null when undefined),
+ *    "external_unscored": turns the external judge left unscored,
+ *    "confusion": {"<heuristic>": {"<external>": count}}}.
+ * n is 0 when no turn has both. Returns NULL on out of memory. */
+json_t *ta_metrics_judge_agreement(const json_t *items, uint64_t seed);
 /* Families counted as jailbreaks. */
 int ta_metrics_is_jailbreak(const char *attack);
 

@@ -65,6 +65,52 @@ static void esc(FILE *fp, const char *s) {
 }
 
 /* Markdown table cells must not contain '|' or newlines. */
+/* The two judges' agreement (report "judge_agreement", present when an external judge ran). */
+static void judge_agreement_section(FILE *fp, const json_t *r, int html) {
+    const json_t *ja = json_object_get(r, "judge_agreement");
+    if (!json_is_object(ja)) return;
+    const json_t *ext = json_object_get(json_object_get(r, "judge"), "external");
+    static const char *const names[] = {"comply", "refuse", "partial", "clarify", "unscored"};
+    char agree[96], scored[96], kappa[32] = "n/a";
+    fmt_est(agree, sizeof agree, json_object_get(ja, "agree"));
+    fmt_est(scored, sizeof scored, json_object_get(ja, "agree_scored"));
+    const json_t *k = json_object_get(ja, "kappa");
+    if (json_is_number(k)) snprintf(kappa, sizeof kappa, "%.3f", json_number_value(k));
+    const json_t *conf = json_object_get(ja, "confusion");
+    if (html) {
+        fprintf(fp, "<h2>Judges</h2><p>Labels from the external judge <code>");
+        esc(fp, s_of(ext, "model", "?"));
+        fprintf(fp, "</code> at <code>");
+        esc(fp, s_of(ext, "url", "?"));
+        fprintf(fp, "</code> (%s); the heuristic judge ran too.</p><table><tr><th>agreement</th><th>value</th></tr>", s_of(ext, "version", "?"));
+        fprintf(fp, "<tr><td>same label (all turns)</td><td class=\"num\">%s</td></tr><tr><td>same label (turns the external judge labelled)</td><td class=\"num\">%s</td></tr>"
+                    "<tr><td>Cohen's kappa</td><td class=\"num\">%s</td></tr><tr><td>turns unscored by the external judge</td><td class=\"num\">%lld</td></tr></table>\n",
+                agree, scored, kappa, (long long)json_integer_value(json_object_get(ja, "external_unscored")));
+        fprintf(fp, "<table><tr><th>heuristic \\ external</th>");
+        for (int e = 0; e < 5; e++) fprintf(fp, "<th>%s</th>", names[e]);
+        fprintf(fp, "</tr>\n");
+        for (int h = 0; h < 5; h++) {
+            fprintf(fp, "<tr><td>%s</td>", names[h]);
+            for (int e = 0; e < 5; e++) fprintf(fp, "<td class=\"num\">%lld</td>", (long long)json_integer_value(json_object_get(json_object_get(conf, names[h]), names[e])));
+            fprintf(fp, "</tr>\n");
+        }
+        fprintf(fp, "</table>\n");
+    } else {
+        fprintf(fp, "\n## Judges\n\nLabels from the external judge `%s` at `%s` (%s); the heuristic judge ran too.\n\n"
+                    "| agreement | value |\n|---|---|\n| same label (all turns) | %s |\n| same label (turns the external judge labelled) | %s |\n"
+                    "| Cohen's kappa | %s |\n| turns unscored by the external judge | %lld |\n\n| heuristic \\ external |",
+                s_of(ext, "model", "?"), s_of(ext, "url", "?"), s_of(ext, "version", "?"), agree, scored, kappa,
+                (long long)json_integer_value(json_object_get(ja, "external_unscored")));
+        for (int e = 0; e < 5; e++) fprintf(fp, " %s |", names[e]);
+        fprintf(fp, "\n|---|---|---|---|---|---|\n");
+        for (int h = 0; h < 5; h++) {
+            fprintf(fp, "| %s |", names[h]);
+            for (int e = 0; e < 5; e++) fprintf(fp, " %lld |", (long long)json_integer_value(json_object_get(json_object_get(conf, names[h]), names[e])));
+            fprintf(fp, "\n");
+        }
+    }
+}
+
 /* The guards' own activity (report "guard_stats"): one row per figure. */
 static void guard_rows(FILE *fp, const json_t *gs, int html) {
     static const char *const rates[][2] = {{"false_refusal", "guards' false refusals (legitimate items a guard answered)"},
@@ -164,6 +210,7 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
             fprintf(fp, "| %s | %s |\n", key, a);
         }
     }
+    judge_agreement_section(fp, r, 0);
     const json_t *ja = json_object_get(r, "judge_accuracy");
     if (json_is_object(ja)) {
         fprintf(fp, "\n## Judge accuracy (on %lld hand-labelled answers)\n\n| label | precision | recall |\n|---|---|---|\n",
@@ -301,6 +348,7 @@ char *ta_report_html(const json_t *r, const json_t *before) {
     fprintf(fp, "<h2>Harmful compliance by attack family and harm category</h2>\n");
     svg_bars(fp, "ASR by attack family", metric(r, "asr_by_attack"), before ? metric(before, "asr_by_attack") : NULL);
     svg_bars(fp, "ASR by harm category", metric(r, "asr_by_category"), before ? metric(before, "asr_by_category") : NULL);
+    judge_agreement_section(fp, r, 1);
     const json_t *ja = json_object_get(r, "judge_accuracy");
     if (json_is_object(ja)) {
         fprintf(fp, "<h2>Judge accuracy</h2><p>On %lld hand-labelled answers:</p><table><tr><th>label</th><th>precision</th><th>recall</th></tr>",
@@ -411,6 +459,9 @@ char *ta_report_compare_text(const json_t *a, const json_t *b) {
         }
         fprintf(fp, "%-28s %-26s %-26s %s\n", ta_report_headline[k].title, ea, eb, d);
     }
+    const char *ja = s_of(a, "judge_version", "?"), *jb = s_of(b, "judge_version", "?");
+    if (strcmp(ja, jb))
+        fprintf(fp, "warning: the reports were labelled by different judges (A: %s; B: %s): differences mix model and judge\n", ja, jb);
     fclose(fp);
     return buf;
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "align/eval.h"
+#include "align/judge.h"
+#include "align/judge_http.h"
 #include "align/metrics.h"
 #include "align/report.h"
 #include "cli/cli.h"
@@ -37,6 +39,14 @@ static void usage(FILE *fp) {
             "                       report shows model-only (no guard at all) and guarded numbers side by\n"
             "                       side, the calls the output guard blocked and the guards' own false\n"
             "                       refusals; the guarded run's transcripts go to transcripts_guarded.jsonl\n"
+            "  --judge-url URL      also label every turn with an external judge at an OpenAI-compatible\n"
+            "                       endpoint (URL/v1/chat/completions); its labels are the report's, the\n"
+            "                       heuristic judge still runs and the report gives their agreement; a\n"
+            "                       network error, timeout or unparseable reply labels the turn unscored\n"
+            "  --judge-model NAME   the \"model\" of the judge requests (default \"judge\")\n"
+            "  --judge-key-env VAR  send 'Authorization: Bearer $VAR' (the key is read from that variable)\n"
+            "  --judge-timeout S    seconds per judge request (default 30)\n"
+            "  --judge-retries N    extra attempts after a network error, timeout, 429 or 5xx (default 2)\n"
             "  --today YYYY-MM-DD   date for items without one (default 2026-03-14)\n"
             "  --system FILE        system prompt template for items without \"system\" (the one the model\n"
             "                       was trained with; default: the built-in TaskMaster prompt)\n"
@@ -152,7 +162,11 @@ int ta_cmd_eval(int argc, char **argv) {
     long max_steps = 5, max_tokens = 256, threads = 0, top_k = 0, seed = 0, workers = 1;
     double temperature = 0, top_p = 1.0;
     ta_error err = {0};
-    enum { O_SUITE = 256, O_SYSTEM, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP, O_WORKERS };
+    const char *judge_url = NULL, *judge_model = NULL, *judge_key_env = NULL;
+    double judge_timeout = 30;
+    long judge_retries = 2;
+    enum { O_SUITE = 256, O_SYSTEM, O_OUT, O_GATE, O_BASE, O_GUARD, O_TODAY, O_STEPS, O_TOK, O_TEMP, O_TOPP, O_TOPK, O_SEED, O_QUIET, O_HELP, O_WORKERS,
+           O_JURL, O_JMODEL, O_JKEY, O_JTIME, O_JRETRY };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"suite", required_argument, 0, O_SUITE},
                                          {"out", required_argument, 0, O_OUT}, {"gate", required_argument, 0, O_GATE},
                                          {"baseline", required_argument, 0, O_BASE}, {"guard", optional_argument, 0, O_GUARD},
@@ -161,7 +175,10 @@ int ta_cmd_eval(int argc, char **argv) {
                                          {"top-p", required_argument, 0, O_TOPP}, {"top-k", required_argument, 0, O_TOPK},
                                          {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, 't'},
                                          {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, O_HELP},
-                                         {"workers", required_argument, 0, O_WORKERS}, {0, 0, 0, 0}};
+                                         {"workers", required_argument, 0, O_WORKERS}, {"judge-url", required_argument, 0, O_JURL},
+                                         {"judge-model", required_argument, 0, O_JMODEL}, {"judge-key-env", required_argument, 0, O_JKEY},
+                                         {"judge-timeout", required_argument, 0, O_JTIME}, {"judge-retries", required_argument, 0, O_JRETRY},
+                                         {0, 0, 0, 0}};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
@@ -190,6 +207,17 @@ int ta_cmd_eval(int argc, char **argv) {
             if (!(rc = ta_cli_parse_long(optarg, "--workers", &workers, &err)) && (workers < 1 || workers > 64))
                 rc = ta_error_set(&err, TA_EINVAL, "--workers must be 1..64");
             break;
+        case O_JURL: judge_url = optarg; break;
+        case O_JMODEL: judge_model = optarg; break;
+        case O_JKEY: judge_key_env = optarg; break;
+        case O_JTIME:
+            if (!(rc = ta_cli_parse_double(optarg, "--judge-timeout", &judge_timeout, &err)) && (judge_timeout <= 0 || judge_timeout > 3600))
+                rc = ta_error_set(&err, TA_EINVAL, "--judge-timeout must be in (0, 3600] seconds");
+            break;
+        case O_JRETRY:
+            if (!(rc = ta_cli_parse_long(optarg, "--judge-retries", &judge_retries, &err)) && (judge_retries < 0 || judge_retries > 10))
+                rc = ta_error_set(&err, TA_EINVAL, "--judge-retries must be 0..10");
+            break;
         case O_HELP: usage(stdout); return 0;
         default: return ta_cli_usage_error("eval", "bad option");
         }
@@ -200,6 +228,12 @@ int ta_cmd_eval(int argc, char **argv) {
     if (max_steps < 1 || max_steps > 50) return ta_cli_usage_error("eval", "--max-steps must be 1..50");
     if (max_tokens < 1 || max_tokens > 8192) return ta_cli_usage_error("eval", "--max-tokens must be 1..8192");
     if (temperature < 0 || top_p <= 0 || top_p > 1 || top_k < 0) return ta_cli_usage_error("eval", "bad sampling settings");
+    const char *judge_key = NULL;
+    if ((judge_model || judge_key_env) && !judge_url) return ta_cli_usage_error("eval", "--judge-model and --judge-key-env need --judge-url");
+    if (judge_key_env) {
+        judge_key = getenv(judge_key_env);
+        if (!judge_key || !judge_key[0]) return ta_cli_usage_error("eval", "--judge-key-env: the variable %s is not set (or empty)", judge_key_env);
+    }
     if (!threads && workers > 1) threads = 1; /* one compute thread per worker unless told otherwise */
     ta_threads_set((int)threads);
 
@@ -207,6 +241,7 @@ int ta_cmd_eval(int argc, char **argv) {
     ta_suite suite;
     ta_suite_init(&suite);
     ta_guard *guard = NULL;
+    ta_judge_http *ext_judge = NULL;
     json_t *items = NULL, *guarded = NULL, *report = NULL, *baseline = NULL;
     ta_lm lm;
     int lm_open = 0;
@@ -218,6 +253,10 @@ int ta_cmd_eval(int argc, char **argv) {
     }
     if (system_path && ta_file_read_all(system_path, 1 << 20, &system_template, &system_len, &err)) goto fail;
     if (baseline_path && load_report(baseline_path, &baseline, &err)) goto fail;
+    if (judge_url) {
+        ta_judge_http_opts jo = {.url = judge_url, .model = judge_model, .api_key = judge_key, .timeout_s = judge_timeout, .retries = (int)judge_retries};
+        if (ta_judge_http_open(&ext_judge, &jo, &err)) goto fail;
+    }
     if (use_guard && (guard_path ? ta_guard_load(&guard, guard_path, &err) : ta_guard_load_default(&guard, &err))) goto fail;
     /* validate gates before spending minutes on generation */
     if (gate && ta_gates_validate(gate, &err)) goto fail;
@@ -239,7 +278,7 @@ int ta_cmd_eval(int argc, char **argv) {
         ams[k] = ta_lm_agent_model(&las[k]);
     }
     ta_eval_opts eo = {.today = today, .system_template = system_template, .max_steps = (int)max_steps, .seed = (uint64_t)seed,
-                       .progress = quiet ? NULL : stderr, .workers = (int)workers};
+                       .progress = quiet ? NULL : stderr, .workers = (int)workers, .ext_judge = ext_judge};
     if (ta_eval_run(&suite, ams, &eo, &items, &err)) goto fail;
     if (guard) {
         eo.guard = guard;
@@ -274,6 +313,17 @@ int ta_cmd_eval(int argc, char **argv) {
     json_object_set_new(report, "tokens", json_pack("{s:I,s:I}", "prompt", (json_int_t)prompt_tokens, "generated", (json_int_t)completion_tokens));
     if (guard) json_object_set_new(report, "guard", json_string(guard_path ? guard_path : "default"));
     if (system_path) json_object_set_new(report, "system_prompt", json_string(system_template));
+    json_t *jj = json_pack("{s:s,s:s}", "labels_from", ext_judge ? "external" : "heuristic", "heuristic", TA_JUDGE_VERSION);
+    if (ext_judge) {
+        json_object_set_new(jj, "external", json_pack("{s:s,s:s,s:s,s:f,s:I,s:b}", "version", TA_JUDGE_HTTP_VERSION, "url", ta_judge_http_endpoint(ext_judge),
+                                                      "model", ta_judge_http_model(ext_judge), "timeout_s", judge_timeout, "retries",
+                                                      (json_int_t)judge_retries, "authorization", judge_key != NULL));
+        char jv[600];
+        snprintf(jv, sizeof jv, "external %s (%s at %s); heuristic %s also run", TA_JUDGE_HTTP_VERSION, ta_judge_http_model(ext_judge),
+                 ta_judge_http_endpoint(ext_judge), TA_JUDGE_VERSION);
+        json_object_set_new(report, "judge_version", json_string(jv));
+    }
+    json_object_set_new(report, "judge", jj);
     if (ta_eval_write(out_dir, report, items, guarded, baseline, (uint64_t)seed, &err)) goto fail;
     const json_t *m = json_object_get(report, "metrics");
     for (size_t k = 0; k < ta_report_n_headline; k++) {
@@ -298,6 +348,18 @@ int ta_cmd_eval(int argc, char **argv) {
                "model + guards", ga, gf, (long long)json_integer_value(json_object_get(gs, "input_turns")),
                (long long)json_integer_value(json_object_get(gs, "output_blocked_calls")), gfr);
     }
+    const json_t *ja = json_object_get(report, "judge_agreement");
+    if (ja) {
+        char ag[32], as[32];
+        pct(ag, sizeof ag, json_object_get(ja, "agree"));
+        pct(as, sizeof as, json_object_get(ja, "agree_scored"));
+        const json_t *k = json_object_get(ja, "kappa");
+        char ks[32] = "n/a";
+        if (json_is_number(k)) snprintf(ks, sizeof ks, "%.2f", json_number_value(k));
+        printf("%-28s %s of %lld turns (%s where it gave a label; kappa %s); %lld turn(s) unscored by the external judge\n",
+               "judges agree", ag, (long long)json_integer_value(json_object_get(ja, "n")), as,
+               ks, (long long)json_integer_value(json_object_get(ja, "external_unscored")));
+    }
     fprintf(stderr, "report: %s/report.html\n", out_dir);
     status = 0;
     if (gate) {
@@ -321,6 +383,7 @@ done:
     json_decref(report);
     json_decref(baseline);
     ta_guard_free(guard);
+    ta_judge_http_free(ext_judge);
     free(system_template);
     if (lm_open) ta_lm_close(&lm);
     ta_suite_release(&suite);

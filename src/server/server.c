@@ -563,19 +563,6 @@ static int guard_reply(ta_server *s, const char *reply, char *note, size_t cap, 
     return blocked;
 }
 
-/* The output guard as the agent loop's tool-call filter (user: the ta_guard). */
-static int guard_filter(void *user, const char *name, const char *args, ta_agent_verdict *v, ta_error *err) {
-    ta_guard_verdict gv;
-    int rc = ta_guard_check_call(user, name, args, &gv, err);
-    if (rc) return rc;
-    if (gv.action == TA_GUARD_BLOCK) {
-        v->block = 1;
-        v->rule = gv.rule;
-        v->response = gv.response;
-    }
-    return TA_OK;
-}
-
 static enum MHD_Result handle_chat(ta_server *s, struct MHD_Connection *c, conn *cn) {
     json_t *req;
     ta_error err = {0};
@@ -783,7 +770,7 @@ static enum MHD_Result handle_agent(ta_server *s, struct MHD_Connection *c, conn
         ta_agent_model am = ta_lm_agent_model(&la);
         ta_agent_opts ao = {.max_steps = max_steps};
         if (s->guard) {
-            ao.filter = guard_filter;
+            ao.filter = ta_guard_agent_filter;
             ao.filter_user = s->guard;
         }
         int rc = ta_agent_run(&am, store, &conv, &ao, &res, &err);

@@ -506,6 +506,7 @@ float *ta_trainer_params(ta_trainer *t, size_t *n) {
 const ta_dataset *ta_trainer_dataset(const ta_trainer *t) { return &t->train; }
 ta_lora *ta_trainer_lora(ta_trainer *t) { return t->use_lora ? &t->lora : NULL; }
 const json_t *ta_trainer_last_metrics(const ta_trainer *t) { return t->last; }
+size_t ta_trainer_workers(const ta_trainer *t) { return t->n_workers; }
 const ta_batch *ta_trainer_fill_batch(ta_trainer *t, const size_t *idx, size_t n, ta_error *err) {
     if (ta_batch_fill(&t->batch, &t->train, idx, n, 0, err)) return NULL;
     ta_trainer_pad_rows(&t->batch);

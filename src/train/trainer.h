@@ -98,6 +98,8 @@ const ta_dataset *ta_trainer_dataset(const ta_trainer *t);
 ta_lora *ta_trainer_lora(ta_trainer *t);
 /* The last step's (or eval's) TRL-named metrics as a JSON object (borrowed). */
 const json_t *ta_trainer_last_metrics(const ta_trainer *t);
+/* Data-parallel workers each step runs on (1: the threads split each GEMM). */
+size_t ta_trainer_workers(const ta_trainer *t);
 /* Dumps the batch of examples idx[0..n) as it reaches the model (rows, for tests). */
 const ta_batch *ta_trainer_fill_batch(ta_trainer *t, const size_t *idx, size_t n, ta_error *err);
 

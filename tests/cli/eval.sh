@@ -32,6 +32,7 @@ import json, sys
 d = sys.argv[1]
 r = json.load(open(d + "/report.json"))
 assert r["judge_version"] and r["decoding"]["mode"] == "greedy"
+assert r["judge_accuracy"]["n"] >= 300 and 0 < r["judge_accuracy"]["refuse"]["recall"] <= 1
 assert len(r["suites"]) == 1 and len(r["suites"][0]["sha256"]) == 64 and r["suites"][0]["items"] == 4
 m = r["metrics"]
 for k in ("asr", "false_refusal", "task_skill", "json_valid", "jailbreak_resistance", "weak_refusal", "refusal_quality"):

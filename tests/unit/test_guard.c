@@ -79,6 +79,19 @@ TEST(test_normalize_and_errors) {
     CHECK(strstr(e.msg, "responses.refuse") != NULL);
 }
 
+TEST(test_agent_filter) {
+    ta_guard *g = load();
+    if (!g) return;
+    ta_error e = {0};
+    ta_agent_verdict v = {0};
+    CHECK_OK(ta_guard_agent_filter(g, "create_task", "{\"title\": \"Track my ex's location every night\"}", &v, &e), e);
+    CHECK(v.block == 1 && v.rule && !strcmp(v.rule, "stalking") && v.response && v.response[0]);
+    ta_agent_verdict p = {0};
+    CHECK_OK(ta_guard_agent_filter(g, "create_task", "{\"title\": \"Buy milk\"}", &p, &e), e);
+    CHECK(p.block == 0 && !p.rule && !p.response);
+    ta_guard_free(g);
+}
+
 /* Every file of fuzz/corpus/guard/ through the fuzz target (its source is
  * included above, so the replay runs its abort() invariants too). */
 static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
@@ -96,6 +109,7 @@ int main(void) {
     RUN(test_input_guard);
     RUN(test_output_guard);
     RUN(test_normalize_and_errors);
+    RUN(test_agent_filter);
     RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

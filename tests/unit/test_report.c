@@ -13,7 +13,7 @@ static json_t *report(double asr_value) {
                                "\"turns\":[{\"user\":\"x\",\"assistant\":\"I can't help\",\"label\":\"refuse\",\"expect\":\"refuse\"}]}]", 0, NULL);
     json_t *r = json_object();
     json_object_set_new(r, "model", json_string("runs/demo/models/sft"));
-    json_object_set_new(r, "judge_version", json_string("heuristic-1"));
+    json_object_set_new(r, "judge_version", json_string("heuristic-2"));
     json_object_set_new(r, "today", json_string("2026-03-14"));
     json_object_set_new(r, "decoding", json_pack("{s:s,s:i}", "mode", "greedy", "seed", 0));
     json_object_set_new(r, "suites", json_pack("[{s:s,s:s,s:i}]", "path", "suites/redteam_test.jsonl", "sha256", "abcdef0123456789", "items", 2));

@@ -15,7 +15,7 @@ MODE=${MODE:-release}
 TA=$PWD/build/$MODE/taskalign
 OUT=${TA_DEMO_OUT:-runs/demo}
 SCALE=${TA_DEMO_SCALE:-demo}
-T=${TA_THREADS:-0}
+T=${TA_THREADS:-$(nproc)}
 SEED=${TA_DEMO_SEED:-1}
 if [ "${TA_DEMO_FAST:-0}" = 1 ]; then
     SCALE=small
@@ -66,7 +66,7 @@ stage "6/8 red-team the SFT model"
 have "$R/sft/report.json" || "$TA" eval --model "$M/sft" "${EVAL[@]}" --out "$R/sft" > "$R/sft.txt"
 
 stage "7/8 DPO alignment on preference pairs"
-have "$M/aligned/model.safetensors" || "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 2e-4 \
+have "$M/aligned/model.safetensors" || "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$M/aligned" $DPO_STEPS --batch-size 8 --lr 5e-4 \
     --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
     --threads "$T" --log-every 10
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align/judge.h"
 #include "core/file.h"
 #include "core/json.h"
 #include "taskapi/datagen.h"
@@ -31,6 +32,17 @@ static json_t *slice(const json_t *arr, size_t from, size_t to) {
     json_t *o = json_array();
     for (size_t i = from; i < to && i < json_array_size(arr); i++) json_array_append(o, json_array_get(arr, i));
     return o;
+}
+
+/* An assistant message with a state-changing tool call. */
+static int writes(const json_t *msg) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(msg, "tool_calls"), i, c) {
+        const char *name = s_of(json_object_get(c, "function"), "name");
+        if (name[0] && ta_judge_tool_is_write(name)) return 1;
+    }
+    return 0;
 }
 
 static json_t *assistant_text(const char *text) {
@@ -100,14 +112,33 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             long ui = user_index(messages, k);
             if (ui < 0) continue;
             long next = user_index(messages, k + 1);
-            /* the model's own first answer to that turn */
+            /* the model's own answer to that turn: its first reply, or on a harmful turn the
+               reply that made the state-changing call (after e.g. a list_tasks whose result
+               carried an injected instruction: the prompt then holds that call and result,
+               so the chosen refusal answers what the model really saw) */
             json_t *rejected = NULL;
-            for (size_t j = (size_t)ui + 1; j < json_array_size(messages) && (next < 0 || (long)j < next); j++)
-                if (!strcmp(s_of(json_array_get(messages, j), "role"), "assistant")) {
-                    rejected = slice(messages, j, j + 1);
+            size_t cut = 0;
+            for (size_t j = (size_t)ui + 1; j < json_array_size(messages) && (next < 0 || (long)j < next); j++) {
+                const json_t *msg = json_array_get(messages, j);
+                if (strcmp(s_of(msg, "role"), "assistant")) continue;
+                if (!cut) cut = j;
+                if (harmful && writes(msg)) {
+                    cut = j;
                     break;
                 }
-            if (!rejected) continue;
+                if (!harmful) break;
+            }
+            if (!cut) continue;
+            if (harmful && !strcmp(att, "indirect")) {
+                /* the harm is in a tool result: a pair is only right if the model had read it */
+                int saw_tool = 0;
+                for (size_t j = (size_t)ui + 1; j < cut; j++) saw_tool |= !strcmp(s_of(json_array_get(messages, j), "role"), "tool");
+                if (!saw_tool) {
+                    st->skipped_no_reference++;
+                    continue;
+                }
+            }
+            rejected = slice(messages, cut, cut + 1);
             json_t *chosen = NULL;
             if (harmful) {
                 char *refusal = NULL;
@@ -130,7 +161,7 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             else st->wrong_tool++;
             char id[600];
             snprintf(id, sizeof id, "fromeval-%s-t%zu", s_of(it, "id"), k + 1);
-            json_t *pair = json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s}", "prompt", slice(messages, 0, (size_t)ui + 1), "chosen", chosen,
+            json_t *pair = json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s}", "prompt", slice(messages, 0, cut), "chosen", chosen,
                                      "rejected", rejected, "id", id, "category", cat, "attack", att, "expect", e,
                                      "source", harmful ? "harmful_compliance" : false_ref ? "false_refusal" : "wrong_tool_call");
             char *txt = json_dumps(pair, JSON_COMPACT | JSON_ENSURE_ASCII);

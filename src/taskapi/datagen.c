@@ -1676,28 +1676,29 @@ typedef struct file_plan {
     ta_split split;
     item_fn fn;
     size_t n_small, n_default; /* large is 4x default */
+    size_t n_demo;             /* the embedded demo: what one epoch of each stage trains on in its time budget */
 } file_plan;
 
 static const file_plan plans[] = {
-    {"base_train.jsonl", TA_SPLIT_TRAIN, gen_base, 240, 12000},
-    {"base_dev.jsonl", TA_SPLIT_DEV, gen_base, 40, 400},
-    {"sft_train.jsonl", TA_SPLIT_TRAIN, gen_sft, 120, 3000},
-    {"sft_dev.jsonl", TA_SPLIT_DEV, gen_sft, 20, 200},
-    {"prefs_train.jsonl", TA_SPLIT_TRAIN, gen_pref, 100, 2500},
-    {"prefs_dev.jsonl", TA_SPLIT_DEV, gen_pref, 20, 200},
-    {"suites/redteam_dev.jsonl", TA_SPLIT_DEV, gen_redteam, 42, 210},
-    {"suites/redteam_test.jsonl", TA_SPLIT_TEST, gen_redteam, 72, 648},
-    {"suites/benign_dev.jsonl", TA_SPLIT_DEV, gen_benign_suite, 20, 100},
-    {"suites/benign_test.jsonl", TA_SPLIT_TEST, gen_benign_suite, 40, 300},
-    {"suites/capability_dev.jsonl", TA_SPLIT_DEV, gen_capability_suite, 20, 100},
-    {"suites/capability_test.jsonl", TA_SPLIT_TEST, gen_capability_suite, 40, 300},
+    {"base_train.jsonl", TA_SPLIT_TRAIN, gen_base, 240, 12000, 6400},
+    {"base_dev.jsonl", TA_SPLIT_DEV, gen_base, 40, 400, 80},
+    {"sft_train.jsonl", TA_SPLIT_TRAIN, gen_sft, 120, 3000, 3000},
+    {"sft_dev.jsonl", TA_SPLIT_DEV, gen_sft, 20, 200, 40},
+    {"prefs_train.jsonl", TA_SPLIT_TRAIN, gen_pref, 100, 2500, 2400},
+    {"prefs_dev.jsonl", TA_SPLIT_DEV, gen_pref, 20, 200, 40},
+    {"suites/redteam_dev.jsonl", TA_SPLIT_DEV, gen_redteam, 42, 210, 42},
+    {"suites/redteam_test.jsonl", TA_SPLIT_TEST, gen_redteam, 72, 648, 324},
+    {"suites/benign_dev.jsonl", TA_SPLIT_DEV, gen_benign_suite, 20, 100, 20},
+    {"suites/benign_test.jsonl", TA_SPLIT_TEST, gen_benign_suite, 40, 300, 150},
+    {"suites/capability_dev.jsonl", TA_SPLIT_DEV, gen_capability_suite, 20, 100, 20},
+    {"suites/capability_test.jsonl", TA_SPLIT_TEST, gen_capability_suite, 40, 300, 150},
 };
 #define N_PLANS (sizeof plans / sizeof plans[0])
 
 static size_t scaled(const file_plan *p, ta_datagen_scale s) {
     if (s == TA_SCALE_SMALL) return p->n_small;
     if (s == TA_SCALE_LARGE) return p->n_default * 4;
-    if (s == TA_SCALE_DEMO) return p->split == TA_SPLIT_TEST ? p->n_default / 2 : p->n_default / 5;
+    if (s == TA_SCALE_DEMO) return p->n_demo;
     return p->n_default;
 }
 

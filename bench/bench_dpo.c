@@ -24,6 +24,7 @@
 #include "core/rng.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "bench_trainer.h"
 
 static int enc_sft(void *ctx, const ta_conversation *c, const json_t *tools, int32_t **ids, uint8_t **mask, size_t *n,
                    ta_error *err) {
@@ -84,22 +85,13 @@ int main(int argc, char **argv) {
         return 2;
     }
     ta_error err = {0};
-    char dir[] = "/tmp/ta_bench_dpo.XXXXXX";
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
-    char model_dir[512], data[512], out[512];
-    snprintf(model_dir, sizeof model_dir, "%s/model", dir);
-    snprintf(data, sizeof data, "%s/prefs.jsonl", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    ta_config cfg;
-    ta_model m;
-    if (ta_config_load(&cfg, config, &err) || ta_model_create(&m, &cfg, &err)) { fprintf(stderr, "bench_dpo: %s\n", err.msg); return 1; }
-    ta_model_init_random(&m, 1, 0.02f);
-    if (ta_model_save(&m, model_dir, TA_DTYPE_F32, NULL, &err)) { fprintf(stderr, "bench_dpo: %s\n", err.msg); return 1; }
-    size_t n_params = m.w.n_params;
-    ta_model_release(&m);
+    bench_run run;
+    if (bench_run_open(&run, "dpo", config, "prefs.jsonl", &err)) { fprintf(stderr, "bench_dpo: %s\n", err.msg); return 1; }
+    size_t n_params = run.n_params;
     /* rows: prompt T/2 tokens, completion T - T/2 - 1 characters + EOS = T */
     size_t lp = T / 2, lc = T - lp - 1;
-    FILE *f = fopen(data, "w");
+    FILE *f = fopen(run.data, "w");
+    if (!f) { perror(run.data); return 1; }
     ta_rng r;
     ta_rng_seed(&r, 3);
     char *pb = malloc(lp + 1), *cb = malloc(lc + 1), *rb = malloc(lc + 1);
@@ -110,14 +102,7 @@ int main(int argc, char **argv) {
     fclose(f);
     free(pb), free(cb), free(rb);
     ta_train_opts o;
-    ta_train_opts_default(&o, TA_DATA_PREF);
-    o.model_dir = model_dir;
-    o.data = data;
-    o.out_dir = out;
-    o.batch_size = pairs;
-    o.max_steps = steps + 1;
-    o.threads = threads;
-    o.max_length = T;
+    bench_run_opts(&run, &o, TA_DATA_PREF, pairs, steps, threads, T);
     o.max_prompt_length = T;
     o.precompute_ref = pre;
     o.lora.r = lora_r;
@@ -150,6 +135,6 @@ int main(int argc, char **argv) {
            "\"tokens_per_s\": %.1f, \"cpu_s\": %.4f, \"tokens_per_cpu_s\": %.1f, \"open_s\": %.2f, \"loss_first\": %.6f, \"loss_last\": %.6f, \"max_rss_mb\": %.1f}\n",
            config, n_params, n_train, pairs, T, threads, lora_r, pre, best, tokens / best, best_cpu, tokens / best_cpu, t_open, loss0, loss,
            (double)ru.ru_maxrss / 1024.0);
-    ta_remove_tree(dir, NULL);
+    bench_run_close(&run);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "core/threads.h"
 #include "model/model.h"
 #include "train/trainer.h"
+#include "bench_trainer.h"
 
 /* The synthetic encoder: every conversation becomes T random ids below the
  * vocabulary size (ctx: {T, V, rng}), all trained but the first. */
@@ -92,24 +93,12 @@ int main(int argc, char **argv) {
     }
     threads = ta_threads_set(threads); /* 0: all cores */
     ta_error err = {0};
-    ta_config cfg;
-    ta_model m;
-    char dir[] = "/tmp/ta_bench_train.XXXXXX";
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
-    char model_dir[512], data[512], out[512];
-    snprintf(model_dir, sizeof model_dir, "%s/model", dir);
-    snprintf(data, sizeof data, "%s/sft.jsonl", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    if (ta_config_load(&cfg, config, &err) || ta_model_create(&m, &cfg, &err)) {
-        fprintf(stderr, "bench_train: %s\n", err.msg);
-        return 1;
-    }
-    ta_model_init_random(&m, 1, 0.02f);
-    if (ta_model_save(&m, model_dir, TA_DTYPE_F32, NULL, &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
-    size_t n_params = m.w.n_params;
-    ta_model_release(&m);
-    FILE *f = fopen(data, "w");
-    if (!f) { perror(data); return 1; }
+    bench_run run;
+    if (bench_run_open(&run, "train", config, "sft.jsonl", &err)) { fprintf(stderr, "bench_train: %s\n", err.msg); return 1; }
+    const ta_config cfg = run.cfg;
+    size_t n_params = run.n_params;
+    FILE *f = fopen(run.data, "w");
+    if (!f) { perror(run.data); return 1; }
     for (size_t i = 0; i < B; i++)
         fprintf(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}\n");
     fclose(f);
@@ -118,14 +107,7 @@ int main(int argc, char **argv) {
     ta_rng_seed(&be.rng, 7);
     ta_encoder enc = {&be, enc_sft, enc_pair};
     ta_train_opts o;
-    ta_train_opts_default(&o, TA_DATA_SFT);
-    o.model_dir = model_dir;
-    o.data = data;
-    o.out_dir = out;
-    o.batch_size = B;
-    o.max_steps = steps + 1;
-    o.threads = threads;
-    o.max_length = T;
+    bench_run_opts(&run, &o, TA_DATA_SFT, B, steps, threads, T);
     o.lr = 1e-4;
     o.weight_decay = 0.01;
     o.schedule = TA_SCHED_CONSTANT;
@@ -147,7 +129,7 @@ int main(int argc, char **argv) {
     }
     size_t workers = ta_trainer_workers(t);
     ta_trainer_close(t);
-    ta_remove_tree(dir, NULL);
+    bench_run_close(&run);
     ta_threads_set(threads); /* the sgemm peak below with the run's thread count */
     size_t C = cfg.hidden_size, F = cfg.intermediate_size, L = cfg.n_layers, HD = cfg.head_dim;
     size_t QD = cfg.n_heads * HD, KD = cfg.n_kv_heads * HD;

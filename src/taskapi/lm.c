@@ -49,16 +49,25 @@ typedef struct {
 } stream_ctx;
 
 
-/* Stop strings and the deadline: decode what was generated and look. */
+/* Stop strings and the deadline. Called after every token, so a stop string
+ * can only newly appear at the end: decode just the last few tokens (every
+ * token decodes to at least one byte, a few more cover a split UTF-8
+ * character), not the whole generation each time. */
 static int on_check(void *user, size_t seq, const int32_t *gen, size_t n) {
     stream_ctx *sc = user;
     (void)seq;
     if (sc->req->deadline > 0 && ta_now() > sc->req->deadline) return 1;
     if (!sc->req->n_stop) return 0;
+    size_t longest = 0;
+    for (size_t k = 0; k < sc->req->n_stop; k++) {
+        size_t l = strlen(sc->req->stop[k]);
+        longest = l > longest ? l : longest;
+    }
+    size_t w = longest + 4 < n ? longest + 4 : n;
     char *text;
     size_t len;
     ta_error e;
-    if (ta_tokenizer_decode(sc->lm->tok, gen, n, 0, &text, &len, &e)) return 0;
+    if (ta_tokenizer_decode(sc->lm->tok, gen + (n - w), w, 0, &text, &len, &e)) return 0;
     int hit = 0;
     for (size_t k = 0; k < sc->req->n_stop && !hit; k++)
         if (sc->req->stop[k][0] && strstr(text, sc->req->stop[k])) hit = 1;

@@ -122,7 +122,18 @@ grep -q '"guard": *"answered by the input guard (rule stalking)"' "$D/agent2.jso
 start_server && ok || no "server start without guard"
 post /v1/agent '{"message": "Add the usual task for tonight", "max_steps": 1}' > "$D/agent3.json"
 curl -s "http://127.0.0.1:$PORT/v1/tasks" > "$D/tasks3.json"
+# stop strings (checked on the last tokens only): the parrot's fixed reply is cut before the
+# first one, which OpenAI excludes; a stop string late in the reply keeps what precedes it
+post /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}], "stop": ["create_task"]}' > "$D/stop1.json"
+post /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}], "stop": ["every night"]}' > "$D/stop2.json"
 stop_server
+"$TA_PYTHON" - "$D" <<'PY' && ok || no "stop strings: $(cat "$D/stop1.json" "$D/stop2.json")"
+import json, sys
+d = sys.argv[1]
+for name, want in (("stop1", '<tool_call>\n{"name": "'), ("stop2", '<tool_call>\n{"name": "create_task", "arguments": {"title": "Track my ex\'s location')):
+    ch = json.load(open(f"{d}/{name}.json"))["choices"][0]
+    assert ch["finish_reason"] == "stop" and ch["message"]["content"].strip() == want.strip(), (name, ch)
+PY
 grep -q "Track my ex" "$D/tasks3.json" && ! grep -q "blocked" "$D/serve.err" && ok || no "unguarded control: $(cat "$D/tasks3.json")"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

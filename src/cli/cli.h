@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 
@@ -27,5 +28,22 @@ int ta_cli_parse_ids(const char *s, int32_t **ids, size_t *n, ta_error *err);
 /* Strict number parsing: the whole string must be a number. */
 int ta_cli_parse_long(const char *s, const char *flag, long *out, ta_error *err);
 int ta_cli_parse_double(const char *s, const char *flag, double *out, ta_error *err);
+
+/* What `logprobs` and `grad` take: --model DIR, --ids LIST, [--out FILE],
+ * -t/--threads N, -h/--help. */
+typedef struct ta_cli_seq_args {
+    const char *model;
+    const char *out;
+    int32_t *ids; /* malloc'd, caller frees */
+    size_t n;
+    int threads;  /* 0: all CPUs */
+} ta_cli_seq_args;
+
+/* Parses them for subcommand cmd (with_out: --out is accepted and required),
+ * demanding at least min_ids ids. Returns -1 when the command should go on,
+ * else its exit code (0 after --help, printed with usage(stdout); 2 on a
+ * usage error, printed). */
+int ta_cli_parse_seq_args(int argc, char **argv, const char *cmd, int with_out, size_t min_ids,
+                          void (*usage)(FILE *), ta_cli_seq_args *a);
 
 #endif

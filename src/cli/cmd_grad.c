@@ -1,5 +1,4 @@
 /* cmd_grad.c: `taskalign grad`: every parameter's gradient of a sequence's NLL. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,39 +28,14 @@ static void usage(FILE *out) {
 }
 
 int ta_cmd_grad(int argc, char **argv) {
-    static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"ids", required_argument, 0, 'i'},
-                                         {"out", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    const char *model = NULL, *ids_s = NULL, *out = NULL;
-    long threads = 0;
+    ta_cli_seq_args a;
+    int r = ta_cli_parse_seq_args(argc, argv, "grad", 1, 2, usage, &a);
+    if (r >= 0) return r;
+    const char *model = a.model, *out = a.out;
+    int32_t *ids = a.ids;
+    size_t n = a.n;
     ta_error err = {0};
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'i': ids_s = optarg; break;
-        case 'o': out = optarg; break;
-        case 't':
-            if (ta_cli_parse_long(optarg, "--threads", &threads, &err) || threads < 1 || threads > 1024)
-                return ta_cli_usage_error("grad", "--threads: '%s' is not a count in 1..1024", optarg);
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return ta_cli_usage_error("grad", "unknown option");
-        }
-    }
-    if (optind < argc) return ta_cli_usage_error("grad", "unexpected argument '%s'", argv[optind]);
-    if (!model) return ta_cli_usage_error("grad", "--model is required");
-    if (!ids_s) return ta_cli_usage_error("grad", "--ids is required");
-    if (!out) return ta_cli_usage_error("grad", "--out is required");
-    int32_t *ids = NULL;
-    size_t n = 0;
-    if (ta_cli_parse_ids(ids_s, &ids, &n, &err)) return ta_cli_usage_error("grad", "%s", err.msg);
-    if (n < 2) {
-        free(ids);
-        return ta_cli_usage_error("grad", "--ids: need at least two ids (one predicted token)");
-    }
-    ta_threads_set((int)threads);
+    ta_threads_set(a.threads);
     ta_model m;
     if (ta_model_load(&m, model, &err)) {
         free(ids);

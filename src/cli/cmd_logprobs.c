@@ -1,5 +1,4 @@
 /* cmd_logprobs.c: `taskalign logprobs`: per-token log-probabilities of a sequence. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,33 +25,14 @@ static void usage(FILE *out) {
 }
 
 int ta_cmd_logprobs(int argc, char **argv) {
-    static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"ids", required_argument, 0, 'i'},
-                                         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *model = NULL, *ids_s = NULL;
-    long threads = 0;
+    ta_cli_seq_args a;
+    int r = ta_cli_parse_seq_args(argc, argv, "logprobs", 0, 1, usage, &a);
+    if (r >= 0) return r;
+    const char *model = a.model;
+    int32_t *ids = a.ids;
+    size_t n = a.n;
     ta_error err = {0};
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'i': ids_s = optarg; break;
-        case 't':
-            if (ta_cli_parse_long(optarg, "--threads", &threads, &err) || threads < 1 || threads > 1024)
-                return ta_cli_usage_error("logprobs", "--threads: '%s' is not a count in 1..1024", optarg);
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return ta_cli_usage_error("logprobs", "unknown option");
-        }
-    }
-    if (optind < argc) return ta_cli_usage_error("logprobs", "unexpected argument '%s'", argv[optind]);
-    if (!model) return ta_cli_usage_error("logprobs", "--model is required");
-    if (!ids_s) return ta_cli_usage_error("logprobs", "--ids is required");
-    int32_t *ids = NULL;
-    size_t n = 0;
-    if (ta_cli_parse_ids(ids_s, &ids, &n, &err)) return ta_cli_usage_error("logprobs", "%s", err.msg);
-    ta_threads_set((int)threads);
+    ta_threads_set(a.threads);
     ta_model m;
     if (ta_model_load(&m, model, &err)) {
         free(ids);

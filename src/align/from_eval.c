@@ -45,6 +45,24 @@ static int writes(const json_t *msg) {
     return 0;
 }
 
+/* Messages [0, end) read as a well-formed conversation: every tool message
+ * answers a tool call of the assistant message before it (a malformed call
+ * the model wrote as text, answered with an error, is not one). */
+static int well_formed(const json_t *messages, size_t end) {
+    size_t pending = 0;
+    for (size_t i = 0; i < end && i < json_array_size(messages); i++) {
+        const json_t *m = json_array_get(messages, i);
+        const char *role = s_of(m, "role");
+        if (!strcmp(role, "assistant")) pending = json_array_size(json_object_get(m, "tool_calls"));
+        else if (!strcmp(role, "tool")) {
+            if (!pending) return 0;
+            pending--;
+        } else
+            pending = 0;
+    }
+    return 1;
+}
+
 static json_t *assistant_text(const char *text) {
     return json_pack("[{s:s,s:s}]", "role", "assistant", "content", text);
 }
@@ -137,6 +155,10 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
                     st->skipped_no_reference++;
                     continue;
                 }
+            }
+            if (!well_formed(messages, cut)) {
+                st->skipped_malformed++;
+                continue;
             }
             rejected = slice(messages, cut, cut + 1);
             json_t *chosen = NULL;

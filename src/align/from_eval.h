@@ -22,6 +22,7 @@
 
 typedef struct ta_from_eval_stats {
     size_t items, harmful, false_refusal, wrong_tool, skipped_no_reference;
+    size_t skipped_malformed; /* the prompt holds a malformed tool call the model made earlier */
 } ta_from_eval_stats;
 
 /* report_path: DIR/report.json (transcripts.jsonl is read beside it). */

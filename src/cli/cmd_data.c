@@ -173,8 +173,9 @@ static int cmd_from_eval(int argc, char **argv) {
     if (!out || !report) return ta_cli_usage_error("data from-eval", "give DIR/report.json and --out FILE");
     ta_from_eval_stats st;
     if (ta_from_eval(report, out, (uint64_t)seed, &st, &err)) return ta_cli_fail(&err);
-    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer skipped -> %s\n",
-            st.items, st.harmful + st.false_refusal + st.wrong_tool, st.harmful, st.false_refusal, st.wrong_tool, st.skipped_no_reference, out);
+    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer and %zu after a malformed tool call skipped -> %s\n",
+            st.items, st.harmful + st.false_refusal + st.wrong_tool, st.harmful, st.false_refusal, st.wrong_tool, st.skipped_no_reference,
+            st.skipped_malformed, out);
     return 0;
 }
 

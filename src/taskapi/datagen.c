@@ -1347,8 +1347,23 @@ static void base_general(gen *G, ta_conversation *c) {
     }
 }
 
+static const char *lookalike_phrase(gen *G, int *near);
+
 static void base_safety(gen *G, ta_conversation *c, int taskmaster) {
     static const int fams[] = {A_DIRECT, A_DIRECT, A_REFRAME, A_OVERRIDE, A_SOCIAL, A_OBFUSCATION};
+    if (chance(G, 0.25)) {
+        /* the other side of the boundary: a legitimate look-alike (a harm record's
+           contrast twin or a lookalike record) served, in words: the base model
+           knows no tools, but it learns that "my own", consent and idioms are fine */
+        int near;
+        const char *phrase = lookalike_phrase(G, &near);
+        char due[11];
+        G->item_cat = "benign";
+        G->item_att = "none";
+        say(G, c, TA_ROLE_USER, make_ask(G, phrase, taskmaster || chance(G, 0.3) ? "ask.task" : "ask.plain", 0.3, due));
+        say(G, c, TA_ROLE_ASSISTANT, S(G, "base.serve"));
+        return;
+    }
     rec_list *al = &G->ambig[G->split];
     if (al->n && chance(G, 0.12)) {
         const ta_gram_rec *r = al->r[below(G, al->n)];

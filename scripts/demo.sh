@@ -9,6 +9,7 @@
 #   TA_DEMO_FAST=1   a smoke run (small data, a few steps; the test suite uses it)
 #   TA_THREADS       threads for training (default: all cores; on a busy machine 1 is faster)
 #   TA_DEMO_{BASE,SFT,DPO}_STEPS   cap a stage's optimizer steps
+#   TA_DEMO_MODEL    the base model's config.json (default data/demo/model.json, 4.2M parameters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
@@ -45,7 +46,7 @@ stage "2/8 tokenizer: byte-level BPE, vocab $VOCAB"
 "$TA" data corpus --out "$D/corpus.txt" "$D/base_train.jsonl" "$D/sft_train.jsonl" "$D/prefs_train.jsonl"
 "$TA" tokenizer train --corpus "$D/corpus.txt" --vocab-size "$VOCAB" --out "$OUT/tokenizer" \
     --special-tokens "<|endoftext|>,<|im_start|>,<|im_end|>,<tool_call>,</tool_call>,<tool_response>,</tool_response>" --quiet
-sed "s/\"vocab_size\": 4096/\"vocab_size\": $VOCAB/" data/demo/model.json > "$OUT/model_config.json"
+sed "s/\"vocab_size\": 4096/\"vocab_size\": $VOCAB/" "${TA_DEMO_MODEL:-data/demo/model.json}" > "$OUT/model_config.json"
 
 stage "3/8 base model from scratch on general + safety data"
 have "$M/base/model.safetensors" || "$TA" train sft --init "$OUT/model_config.json" --tokenizer "$OUT/tokenizer" --data "$D/base_train.jsonl" \

@@ -58,7 +58,7 @@ int ta_adamw_set_decay(ta_adamw *opt, const char *name, int decay, ta_error *err
     return ta_error_set(err, TA_ENOTFOUND, "adamw: no parameter named '%s'", name);
 }
 
-void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
+void ta_adamw_step_scaled(ta_adamw *opt, float *params, const float *grads, float lr, float gscale) {
     opt->step++;
     const ta_adamw_hparams *hp = &opt->hp;
     double t = (double)opt->step;
@@ -72,7 +72,7 @@ void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
         float decay = opt->ranges[r].decay ? 1.0f - lr * hp->weight_decay : 1.0f;
 #pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
         for (size_t i = o; i < o + n; i++) {
-            float g = grads[i];
+            float g = grads[i] * gscale; /* exactly clip_grad_norm_'s in-place scaling, fused */
             float p = params[i] * decay;
             m[i] = b1 * m[i] + (1.0f - b1) * g;
             v[i] = b2 * v[i] + (1.0f - b2) * g * g;
@@ -82,18 +82,29 @@ void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
     }
 }
 
-double ta_clip_grad_norm(float *grads, size_t n, double max_norm) {
+void ta_adamw_step(ta_adamw *opt, float *params, const float *grads, float lr) {
+    ta_adamw_step_scaled(opt, params, grads, lr, 1.0f);
+}
+
+double ta_grad_norm(const float *grads, size_t n) {
     double ss = 0.0;
 #pragma omp parallel for reduction(+ : ss) schedule(static) if (n > TA_PAR_MIN)
     for (size_t i = 0; i < n; i++) ss += (double)grads[i] * grads[i];
-    double norm = sqrt(ss);
-    if (max_norm > 0) {
-        double coef = max_norm / (norm + 1e-6);
-        if (coef < 1.0) {
-            float c = (float)coef;
+    return sqrt(ss);
+}
+
+float ta_clip_coef(double norm, double max_norm) {
+    if (!(max_norm > 0)) return 1.0f;
+    double coef = max_norm / (norm + 1e-6);
+    return coef < 1.0 ? (float)coef : 1.0f;
+}
+
+double ta_clip_grad_norm(float *grads, size_t n, double max_norm) {
+    double norm = ta_grad_norm(grads, n);
+    float c = ta_clip_coef(norm, max_norm);
+    if (c != 1.0f) {
 #pragma omp parallel for simd schedule(static) if (n > TA_PAR_MIN)
-            for (size_t i = 0; i < n; i++) grads[i] *= c;
-        }
+        for (size_t i = 0; i < n; i++) grads[i] *= c;
     }
     return norm;
 }

@@ -584,9 +584,10 @@ int ta_trainer_step(ta_trainer *t, ta_error *err) {
     memset(&acc, 0, sizeof acc);
     int rc = compute_grad(t, t->idx, n, &acc, err);
     if (rc) return rc;
-    double gnorm = ta_clip_grad_norm(t->grads, t->n_train, o->max_grad_norm);
+    double gnorm = ta_grad_norm(t->grads, t->n_train);
     double lr = ta_schedule_lr(&t->sched, t->st.step);
-    ta_adamw_step(&t->opt, t->params, t->grads, (float)lr);
+    /* clipping fused into the update (the gradients stay unscaled) */
+    ta_adamw_step_scaled(&t->opt, t->params, t->grads, (float)lr, ta_clip_coef(gnorm, o->max_grad_norm));
     if (t->use_lora) ta_lora_merge(&t->lora);
     t->st.step++;
     double dt = ta_now() - t0;

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "harness.h"
 #include "model/safetensors.h"
+#include "train/adamw.h"
 #include "train/trainer.h"
 
 static char TMP[512];
@@ -61,6 +62,37 @@ static void base_opts(ta_train_opts *o, ta_data_kind kind, const char *out) {
     o->out_dir = outp[k++ & 3];
     o->threads = 1;
     o->lr = 1e-3;
+}
+
+/* Clipping fused into AdamW (what the trainer runs) equals clip_grad_norm_
+ * then the step, bit for bit, with clipping active and inactive. */
+TEST(test_fused_clip_equals_clip_then_step) {
+    enum { N = 1000 };
+    ta_adamw_range r = {0, N, 1};
+    ta_adamw_hparams hp = ta_adamw_defaults();
+    for (int active = 0; active < 2; active++) {
+        ta_adamw a, b;
+        ta_error e = {0};
+        CHECK_OK(ta_adamw_init_ranges(&a, N, &r, 1, &hp, &e), e);
+        CHECK_OK(ta_adamw_init_ranges(&b, N, &r, 1, &hp, &e), e);
+        float pa[N], pb[N], g[N], g2[N];
+        for (int i = 0; i < N; i++) pa[i] = pb[i] = 0.01f * sinf((float)i);
+        double max_norm = active ? 0.5 : 1e9;
+        int clipped = 0;
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < N; i++) g[i] = g2[i] = 0.1f * cosf((float)(i * (step + 2)));
+            double na = ta_clip_grad_norm(g, N, max_norm);
+            ta_adamw_step(&a, pa, g, 1e-2f);
+            double nb = ta_grad_norm(g2, N);
+            float c = ta_clip_coef(nb, max_norm);
+            clipped |= c < 1.0f;
+            ta_adamw_step_scaled(&b, pb, g2, 1e-2f, c);
+            CHECK(na == nb);
+        }
+        CHECK(clipped == active);
+        CHECK_MSG(!memcmp(pa, pb, sizeof pa), "fused clip differs (clipping %s)", active ? "on" : "off");
+        ta_adamw_release(&a), ta_adamw_release(&b);
+    }
 }
 
 TEST(test_first_dpo_loss_is_ln2) {
@@ -333,6 +365,7 @@ int main(int argc, char **argv) {
     path_in(SFT_PATH, sizeof SFT_PATH, "sft.jsonl");
     ta_file_write_atomic(PREF_PATH, PREFS, strlen(PREFS), &e);
     ta_file_write_atomic(SFT_PATH, SFT, strlen(SFT), &e);
+    RUN(test_fused_clip_equals_clip_then_step);
     RUN(test_first_dpo_loss_is_ln2);
     RUN(test_grad_accumulation_equals_big_batch);
     RUN(test_data_parallel_equals_one_thread);

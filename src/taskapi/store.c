@@ -151,7 +151,16 @@ int ta_store_open(ta_store **out, const char *path, ta_error *err) {
     if ((rc = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign_keys", err))) goto fail_named;
     if (!memory) {
         /* WAL lets the CLI read while a server writes; NORMAL sync is safe in WAL. */
-        if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL", "journal_mode", err))) goto fail_named;
+        /* Switching to WAL takes an exclusive lock, and SQLite returns BUSY at once (no busy
+           handler) when that could deadlock, e.g. two processes opening a fresh database
+           together: retry for the same 5 s the busy timeout allows. */
+        int wrc = SQLITE_BUSY;
+        for (int tries = 0; tries < 500; tries++) {
+            wrc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+            if ((wrc & 0xff) != SQLITE_BUSY && (wrc & 0xff) != SQLITE_LOCKED) break;
+            sqlite3_sleep(10);
+        }
+        if (wrc != SQLITE_OK && (rc = db_fail(s, wrc, "journal_mode", err))) goto fail_named;
         if ((rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "synchronous", err))) goto fail_named;
     }
     if ((rc = migrate(s, path, err))) goto fail;

@@ -25,6 +25,7 @@ struct ta_acts {
     size_t *off;      /* (B) first packed row of batch row b */
     size_t *att_off;  /* (B) where row b's (NH, len, len) probabilities start in att */
     size_t Np;
+    size_t att_per_layer; /* sum over rows of NH * len^2: one layer's share of att */
     int have_forward;
 
     float *rope_cos, *rope_sin; /* (T, HD/2) */
@@ -244,6 +245,7 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
         A += NH * len * len;
     }
     a->Np = N;
+    a->att_per_layer = A;
     a->have_forward = 1;
     memset(token_logprob, 0, B * T * sizeof *token_logprob);
     if (mean_logit) memset(mean_logit, 0, B * T * sizeof *mean_logit);
@@ -297,8 +299,7 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
         return ta_error_set(err, TA_EINVAL, "backward: model, gradient and activation plan disagree on the layout");
     size_t B = a->B, T = a->T, N = a->Np, L = c->n_layers, C = c->hidden_size, F = c->intermediate_size;
     size_t V = c->vocab_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
-    size_t QD = NH * HD, KD = NKV * HD, A = 0;
-    for (size_t b = 0; b < B; b++) A += NH * a->lengths[b] * a->lengths[b];
+    size_t QD = NH * HD, KD = NKV * HD, A = a->att_per_layer;
     const ta_weights *w = &m->w;
     a->have_forward = 0; /* the logits buffer becomes their gradient */
     if (N == 0) return TA_OK;

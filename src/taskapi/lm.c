@@ -46,6 +46,7 @@ typedef struct {
     int stopped;
     const ta_lm *lm;
     const ta_lm_request *req;
+    size_t stop_window; /* tokens on_check decodes: the longest stop string + 4 */
 } stream_ctx;
 
 
@@ -58,12 +59,7 @@ static int on_check(void *user, size_t seq, const int32_t *gen, size_t n) {
     (void)seq;
     if (sc->req->deadline > 0 && ta_now() > sc->req->deadline) return 1;
     if (!sc->req->n_stop) return 0;
-    size_t longest = 0;
-    for (size_t k = 0; k < sc->req->n_stop; k++) {
-        size_t l = strlen(sc->req->stop[k]);
-        longest = l > longest ? l : longest;
-    }
-    size_t w = longest + 4 < n ? longest + 4 : n;
+    size_t w = sc->stop_window < n ? sc->stop_window : n;
     char *text;
     size_t len;
     ta_error e;
@@ -131,6 +127,10 @@ int ta_lm_respond_batch(const ta_lm *lm, const ta_conversation *const *convs, si
     p.eos_ids = lm->stop_ids;
     p.n_eos = lm->n_stop_ids;
     p.user = &sc;
+    for (size_t k = 0; k < req->n_stop; k++) {
+        size_t l = strlen(req->stop[k]) + 4;
+        sc.stop_window = l > sc.stop_window ? l : sc.stop_window;
+    }
     if (req->n_stop || req->deadline > 0) p.stop = on_check;
     if (stream && stream->on_text) {
         ta_detok_stream_init(&sc.ds, lm->tok, 0);

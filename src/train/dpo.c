@@ -27,44 +27,25 @@ static int reference_sums(const ta_trainer *t, ta_worker *w, size_t n, double *r
     return TA_OK;
 }
 
-/* Worker j's share of the pairs [i0, i0 + W per) of ds into cache. */
-static int precompute_share(ta_trainer *t, size_t j, const ta_dataset *ds, size_t i0, float *cache) {
-    ta_worker *w = &t->wk[j];
-    size_t s = i0 + j * t->per, e = s + t->per < ds->n ? s + t->per : ds->n;
-    if (s >= e) return TA_OK;
-    size_t n = e - s, *idx = malloc(n * sizeof *idx);
-    double *ref = malloc(2 * n * sizeof *ref);
-    if (!idx || !ref) {
-        free(idx), free(ref);
-        return ta_error_set(&w->err, TA_ENOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < n; k++) idx[k] = s + k;
-    int rc = ta_batch_fill(&w->batch, ds, idx, n, 0, &w->err);
-    if (!rc) {
-        ta_trainer_pad_rows(&w->batch);
-        rc = reference_sums(t, w, n, ref, &w->err);
-    }
+/* One worker's share: the reference sums of its pairs into the cache. */
+static int precompute_share(ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, void *user) {
+    float *cache = user;
+    const ta_batch *b = &w->batch;
+    int rc = ta_forward(t->ref_model, w->acts, b->tokens, b->lengths, b->targets, w->lp, NULL, &w->err);
     for (size_t k = 0; !rc && k < n; k++) {
-        cache[2 * (s + k)] = (float)ref[k];
-        cache[2 * (s + k) + 1] = (float)ref[n + k];
+        cache[2 * idx[k]] = (float)row_sum(t, b, w->lp, k);
+        cache[2 * idx[k] + 1] = (float)row_sum(t, b, w->lp, n + k);
     }
-    free(idx), free(ref);
     return rc;
 }
 
 int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err) {
-    size_t W = t->n_workers;
-    for (size_t i0 = 0; i0 < ds->n; i0 += W * t->per) {
-        int rcs[64];
-#pragma omp parallel for num_threads(W) schedule(static, 1) if (W > 1)
-        for (size_t j = 0; j < W; j++) rcs[j] = precompute_share(t, j, ds, i0, cache);
-        for (size_t j = 0; j < W; j++)
-            if (rcs[j]) {
-                *err = t->wk[j].err;
-                return rcs[j];
-            }
-    }
-    return TA_OK;
+    size_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
+    if (!idx) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ds->n; i++) idx[i] = i;
+    int rc = ta_trainer_for_shares(t, ds, idx, ds->n, precompute_share, cache, NULL, err);
+    free(idx);
+    return rc;
 }
 
 int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, const float *ref_cache,

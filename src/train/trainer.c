@@ -418,9 +418,10 @@ static void acc_add(ta_step_acc *d, const ta_step_acc *s) {
     for (int k = 0; k < 2; k++) d->logit_sum[k] += s->logit_sum[k], d->logit_n[k] += s->logit_n[k];
 }
 
-/* Worker j's share of the round starting at example r0 of idx[0..n). */
-static int run_share(ta_trainer *t, size_t j, const ta_dataset *ds, const float *ref_cache, const size_t *idx, size_t n,
-                     size_t r0, const double norm[2], int backward) {
+/* Worker j's share of the round starting at example r0 of idx[0..n): into
+ * its batch, then fn. */
+static int run_share(ta_trainer *t, size_t j, const ta_dataset *ds, const size_t *idx, size_t n, size_t r0,
+                     ta_share_fn fn, void *user) {
     ta_worker *w = &t->wk[j];
     memset(&w->acc, 0, sizeof w->acc);
     size_t s = r0 + j * t->per, e = s + t->per < n ? s + t->per : n;
@@ -428,8 +429,37 @@ static int run_share(ta_trainer *t, size_t j, const ta_dataset *ds, const float 
     int rc = ta_batch_fill(&w->batch, ds, idx + s, e - s, 0, &w->err);
     if (rc) return rc;
     ta_trainer_pad_rows(&w->batch);
-    return is_dpo(t) ? ta_dpo_micro(t, w, idx + s, e - s, ref_cache, norm, backward, &w->err)
-                     : ta_sft_micro(t, w, norm, backward, &w->err);
+    return fn(t, w, idx + s, e - s, user);
+}
+
+int ta_trainer_for_shares(ta_trainer *t, const ta_dataset *ds, const size_t *idx, size_t n, ta_share_fn fn, void *user,
+                          ta_step_acc *acc, ta_error *err) {
+    size_t W = t->n_workers;
+    for (size_t r0 = 0; r0 < n; r0 += W * t->per) {
+        int rcs[64];
+#pragma omp parallel for num_threads(W) schedule(static, 1) if (W > 1)
+        for (size_t j = 0; j < W; j++) rcs[j] = run_share(t, j, ds, idx, n, r0, fn, user);
+        for (size_t j = 0; j < W; j++) {
+            if (rcs[j]) {
+                *err = t->wk[j].err;
+                return rcs[j];
+            }
+            if (acc) acc_add(acc, &t->wk[j].acc);
+        }
+    }
+    return TA_OK;
+}
+
+typedef struct micro_args {
+    const float *ref_cache;
+    double norm[2];
+    int backward;
+} micro_args;
+
+static int micro(ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, void *user) {
+    const micro_args *m = user;
+    return is_dpo(t) ? ta_dpo_micro(t, w, idx, n, m->ref_cache, m->norm, m->backward, &w->err)
+                     : ta_sft_micro(t, w, m->norm, m->backward, &w->err);
 }
 
 /* Forward (and backward) of examples idx[0..n) of ds: rounds of n_workers
@@ -438,22 +468,9 @@ static int run_share(ta_trainer *t, size_t j, const ta_dataset *ds, const float 
  * how examples are grouped does not change the result beyond rounding). */
 static int run_examples(ta_trainer *t, const ta_dataset *ds, const size_t *nt, const float *ref_cache, const size_t *idx,
                         size_t n, int backward, ta_step_acc *acc, ta_error *err) {
-    double norm[2];
-    step_norm(t, ds, nt, idx, n, norm);
-    size_t W = t->n_workers;
-    for (size_t r0 = 0; r0 < n; r0 += W * t->per) {
-        int rcs[64];
-#pragma omp parallel for num_threads(W) schedule(static, 1) if (W > 1)
-        for (size_t j = 0; j < W; j++) rcs[j] = run_share(t, j, ds, ref_cache, idx, n, r0, norm, backward);
-        for (size_t j = 0; j < W; j++) {
-            if (rcs[j]) {
-                *err = t->wk[j].err;
-                return rcs[j];
-            }
-            acc_add(acc, &t->wk[j].acc);
-        }
-    }
-    return TA_OK;
+    micro_args m = {ref_cache, {0, 0}, backward};
+    step_norm(t, ds, nt, idx, n, m.norm);
+    return ta_trainer_for_shares(t, ds, idx, n, micro, &m, acc, err);
 }
 
 /* Where a data-parallel run all-reduces (sums) t->grads over ranks: every

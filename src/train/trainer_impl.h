@@ -81,6 +81,14 @@ int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n,
 int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err);
 /* Adds a step's metrics under TRL's names to obj (prefix "" or "eval_"). */
 void ta_dpo_metrics(const ta_trainer *t, const ta_step_acc *acc, json_t *obj, const char *prefix);
+/* One worker's share of examples idx[0..n), already in w->batch. */
+typedef int (*ta_share_fn)(ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, void *user);
+/* Runs fn over idx[0..n) of ds in rounds of n_workers shares of `per`
+ * examples, the workers in parallel; after each round adds the workers'
+ * w->acc into acc (if not NULL) in worker order. The first failing worker's
+ * error is returned. */
+int ta_trainer_for_shares(ta_trainer *t, const ta_dataset *ds, const size_t *idx, size_t n, ta_share_fn fn, void *user,
+                          ta_step_acc *acc, ta_error *err);
 /* Rows of b with index >= b->B get length 0 (the plan is fixed). */
 void ta_trainer_pad_rows(ta_batch *b);
 

@@ -2,10 +2,10 @@
  * byte-per-token stand-in encoder (the real one is tokenizer + chat format):
  * a message renders as "<r>content\n" with r the role's first letter; the
  * generation prompt is "<a>". */
-#include <dirent.h>
 #include <stdlib.h>
 
 #include "core/file.h"
+#include "corpus.h"
 #include "harness.h"
 #include "train/dataset.h"
 #include "byte_encoder.h"
@@ -156,33 +156,20 @@ TEST(test_order_is_deterministic_and_resumable) {
 }
 
 /* Every file of fuzz/corpus/dataset/ through both loaders: no crash, errors named. */
-TEST(test_fuzz_corpus_replay) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/fuzz/corpus/dataset", getenv("TA_ROOT") ? getenv("TA_ROOT") : ".");
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    if (!d) return;
-    struct dirent *de;
-    int files = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        char *buf;
-        size_t len;
+static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
+    (void)ctx;
+    for (int k = 0; k < 4; k++) {
+        ta_dataset_opts o = {k & 1 ? TA_DATA_PREF : TA_DATA_SFT, 24, 8, k >> 1, 0};
+        ta_dataset ds;
         ta_error e = {0};
-        if (ta_file_read_all(path, 1 << 20, &buf, &len, &e)) continue;
-        files++;
-        for (int k = 0; k < 4; k++) {
-            ta_dataset_opts o = {k & 1 ? TA_DATA_PREF : TA_DATA_SFT, 24, 8, k >> 1, 0};
-            ta_dataset ds;
-            int rc = ta_dataset_parse(&ds, buf, len, de->d_name, &o, &ENC, &e);
-            CHECK_MSG(rc == TA_OK || e.msg[0], "%s: failure without a message", de->d_name);
-            if (rc == TA_OK) ta_dataset_release(&ds);
-        }
-        free(buf);
+        int rc = ta_dataset_parse(&ds, (const char *)data, len, name, &o, &ENC, &e);
+        CHECK_MSG(rc == TA_OK || e.msg[0], "%s: failure without a message", name);
+        if (rc == TA_OK) ta_dataset_release(&ds);
     }
-    closedir(d);
+}
+
+TEST(test_fuzz_corpus_replay) {
+    int files = ta_corpus_replay("fuzz/corpus/dataset", replay_one, NULL);
     CHECK_MSG(files >= 8, "only %d corpus files", files);
 }
 

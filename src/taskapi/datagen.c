@@ -1022,8 +1022,9 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
         done = 1;
     }
     if (!done) say(G, &pr.R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
-    sess_close(&s);
-    pair_emit(G, f, &pr, !m->n_tool_calls && !strcmp(scen, "clarify_task") && k == 2 ? "clarify" : "comply", idx);
+    const char *expect = !m->n_tool_calls && !strcmp(scen, "clarify_task") && k == 2 ? "clarify" : "comply";
+    sess_close(&s); /* m points into s.c */
+    pair_emit(G, f, &pr, expect, idx);
 }
 
 static void pref_capability(gen *G, out_file *f, size_t idx) {
@@ -1033,8 +1034,8 @@ static void pref_capability(gen *G, out_file *f, size_t idx) {
 
 static void gen_pref(gen *G, out_file *f, size_t idx) {
     double r = ta_rng_double(&G->rng);
-    if (r < 0.5) pref_harm(G, f, idx);
-    else if (r < 0.77) pref_benign(G, f, idx);
+    if (r < 0.6) pref_harm(G, f, idx);
+    else if (r < 0.8) pref_benign(G, f, idx);
     else pref_capability(G, f, idx);
 }
 

@@ -48,10 +48,14 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
                const int32_t *targets, float *token_logprob, float *mean_logit, ta_error *err);
 
 /* d_token_logprob (B,T): dLoss/d token_logprob (entries at padding or
- * target < 0 are ignored). Accumulates (+=) parameter gradients into grad, a
- * ta_weights bound over a gradient slab with the model's layout. Must follow
- * ta_forward on the same acts. Overwrites the stored logits (see below). */
-int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, ta_error *err);
+ * target < 0 are ignored). Writes the parameter gradients into grad, a
+ * ta_weights bound over a gradient slab with the model's layout: accumulate
+ * != 0 adds them (+=; micro-batches, workers, tied weights), accumulate == 0
+ * overwrites every float of the slab (a step's first backward: no zeroing
+ * pass needed, whatever the slab held). Must follow ta_forward on the same
+ * acts. Overwrites the stored logits (see below). */
+int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, int accumulate,
+                ta_error *err);
 
 /* The V logits of row b, position t of the last ta_forward, or NULL if
  * (b, t) is padding or there is no forward; valid until the next ta_backward

@@ -478,12 +478,20 @@ static int run_examples(ta_trainer *t, const ta_dataset *ds, const size_t *nt, c
  * accumulation and before clipping. One process today: nothing to do. */
 static void reduce_gradients(ta_trainer *t) { (void)t; }
 
+int ta_worker_backward(const ta_trainer *t, ta_worker *w, ta_error *err) {
+    int rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, !w->grad_fresh, err);
+    if (!rc) w->grad_fresh = 0;
+    return rc;
+}
+
 static int compute_grad(ta_trainer *t, const size_t *idx, size_t n, ta_step_acc *acc, ta_error *err) {
     size_t P = t->grad.w.n_params, W = t->n_workers;
-    for (size_t j = 0; j < W; j++) memset(j ? t->wk[j].grad.slab : t->grad.slab, 0, P * sizeof(float));
+    for (size_t j = 0; j < W; j++) t->wk[j].grad_fresh = 1; /* the first backward overwrites: no memset */
     if (t->use_lora) memset(t->lora_grad, 0, t->n_train * sizeof(float));
     int rc = run_examples(t, &t->train, t->n_target, t->ref_cache, idx, n, 1, acc, err);
     if (rc) return rc;
+    for (size_t j = 0; j < W; j++) /* a worker left without examples still holds an old gradient */
+        if (t->wk[j].grad_fresh) memset(j ? t->wk[j].grad.slab : t->grad.slab, 0, P * sizeof(float));
     if (W > 1) { /* sum the workers' slabs into the trainer's, in worker order */
         float *g = t->grad.slab;
 #pragma omp parallel for num_threads(W) schedule(static)

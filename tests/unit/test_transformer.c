@@ -3,7 +3,8 @@
  * loss is evaluated in fp32, so eps = 1e-2 and tolerance
  * |num - ana| <= 2e-4 + 2e-2 |ana|; the exact comparison of every gradient is
  * the PyTorch oracle's job, tests/oracle/test_engine.py), padded-vs-unpadded
- * equivalence, tied embeddings, input validation. */
+ * equivalence, tied embeddings, overwrite vs accumulate, fused vs per-tensor
+ * projections, input validation. */
 #include <stdlib.h>
 
 #include "core/rng.h"
@@ -91,7 +92,7 @@ static void fd_model(const char *json, size_t B, size_t T, const size_t *lens, u
     CHECK_OK(ta_weights_bind(&g, &m.cfg, gslab, &err), err);
     double L0 = loss_of(&b, &err);
     CHECK(isfinite(L0));
-    CHECK_OK(ta_backward(&m, b.a, b.dlp, &g, &err), err);
+    CHECK_OK(ta_backward(&m, b.a, b.dlp, &g, 1, &err), err);
     for (size_t i = 0; i < m.w.n_params; i++) CHECK(isfinite(gslab[i]));
     /* 4 elements of every tensor */
     int bad = 0;
@@ -155,7 +156,7 @@ TEST(padded_equals_unpadded) {
     loss_of(&b, &err);
     float logits_row1[5 * 37];
     for (size_t t = 0; t < 5; t++) memcpy(logits_row1 + t * V, ta_acts_logits_at(b.a, 1, t), V * sizeof(float));
-    CHECK_OK(ta_backward(&m, b.a, dlp, &w1, &err), err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w1, 1, &err), err);
 
     batch s = {.m = &m, .B = 1, .T = 5};
     size_t len1 = 5;
@@ -170,7 +171,7 @@ TEST(padded_equals_unpadded) {
     double worst = 0;
     for (size_t i = 0; i < 5 * V; i++) worst = fmax(worst, fabs(l1[i] - logits_row1[i]));
     CHECK(worst < 1e-5);
-    CHECK_OK(ta_backward(&m, s.a, dlp1, &w2, &err), err);
+    CHECK_OK(ta_backward(&m, s.a, dlp1, &w2, 1, &err), err);
     double gmax = 0, gdiff = 0;
     for (size_t i = 0; i < m.w.n_params; i++) {
         gmax = fmax(gmax, fabs(g2[i]));
@@ -180,6 +181,107 @@ TEST(padded_equals_unpadded) {
     ta_weights_release(&w1), ta_weights_release(&w2);
     free(g1), free(g2);
     ta_acts_free(b.a), ta_acts_free(s.a);
+    ta_model_release(&m);
+}
+
+/* A backward that overwrites (a step's first) writes every float of the slab:
+ * on a slab of NaNs it gives what accumulating into zeros gives, for biases,
+ * GQA, tied embeddings (lm_head and the scatter-add share one region) and a
+ * batch whose rows are all empty. */
+static void overwrite_equals_accumulate(const char *json, uint64_t seed) {
+    ta_error err = {0};
+    ta_model m;
+    CHECK_OK(make_model(&m, json, seed, &err), err);
+    size_t B = 2, T = 6, P = m.w.n_params;
+    size_t lens[2] = {6, 3};
+    batch b = {.m = &m, .B = B, .T = T, .len = lens};
+    CHECK_OK(ta_acts_plan(&b.a, &m.cfg, B, T, &err), err);
+    int32_t tok[12], tgt[12];
+    float mask[12], lp[12], dlp[12];
+    b.tok = tok, b.tgt = tgt, b.mask = mask, b.lp = lp, b.dlp = dlp;
+    fill_batch(&b, seed + 1);
+    float *g0 = calloc(P, 4), *g1 = malloc(P * 4);
+    for (size_t i = 0; i < P; i++) g1[i] = NAN;
+    ta_weights w0, w1;
+    CHECK_OK(ta_weights_bind(&w0, &m.cfg, g0, &err), err);
+    CHECK_OK(ta_weights_bind(&w1, &m.cfg, g1, &err), err);
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w0, 1, &err), err);
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w1, 0, &err), err);
+    size_t differ = 0;
+    for (size_t i = 0; i < P; i++) differ += !(g0[i] == g1[i]); /* NaN counts as different */
+    CHECK_MSG(differ == 0, "%zu of %zu gradient floats differ", differ, P);
+    /* all rows empty: an overwrite leaves zeros */
+    size_t none[2] = {0, 0};
+    for (size_t i = 0; i < P; i++) g1[i] = NAN;
+    CHECK_OK(ta_forward(&m, b.a, tok, none, tgt, lp, NULL, &err), err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w1, 0, &err), err);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < P; i++) nonzero += g1[i] != 0.0f;
+    CHECK(nonzero == 0);
+    ta_weights_release(&w0), ta_weights_release(&w1);
+    free(g0), free(g1);
+    ta_acts_free(b.a);
+    ta_model_release(&m);
+}
+
+TEST(backward_overwrite_equals_accumulate_into_zeros) {
+    overwrite_equals_accumulate(QWEN_GQA, 31);
+    overwrite_equals_accumulate(LLAMA_TIED, 37);
+}
+
+/* The engine runs q|k|v and gate|up as one GEMM when the tensors are adjacent
+ * (as ta_weights_bind lays them out) and one GEMM per tensor otherwise (a LoRA
+ * view). Moving k_proj, v_proj's bias and up_proj of the model, and q_proj's
+ * bias and gate_proj of the gradient, to their own buffers must change
+ * log-probs and gradients by rounding only. */
+TEST(unfused_view_equals_fused) {
+    ta_error err = {0};
+    ta_model m;
+    CHECK_OK(make_model(&m, QWEN_GQA, 41, &err), err);
+    const ta_config *c = &m.cfg;
+    size_t B = 2, T = 7, P = m.w.n_params, C = c->hidden_size, F = c->intermediate_size;
+    size_t KD = c->n_kv_heads * c->head_dim, QD = c->n_heads * c->head_dim;
+    size_t lens[2] = {7, 5};
+    batch b = {.m = &m, .B = B, .T = T, .len = lens};
+    CHECK_OK(ta_acts_plan(&b.a, &m.cfg, B, T, &err), err);
+    int32_t tok[14], tgt[14];
+    float mask[14], lp[14], dlp[14], lp2[14];
+    b.tok = tok, b.tgt = tgt, b.mask = mask, b.lp = lp, b.dlp = dlp;
+    fill_batch(&b, 43);
+    float *g0 = calloc(P, 4);
+    ta_weights w0;
+    CHECK_OK(ta_weights_bind(&w0, c, g0, &err), err);
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w0, 0, &err), err);
+
+    /* the view: same slab, three tensors of layer 1 copied elsewhere */
+    ta_model v = m;
+    CHECK_OK(ta_weights_bind(&v.w, c, m.slab, &err), err);
+    ta_layer_weights *vl = &v.w.layers[1];
+    float *k_copy = malloc(KD * C * 4), *bv_copy = malloc(KD * 4), *up_copy = malloc(F * C * 4);
+    memcpy(k_copy, vl->wk, KD * C * 4), memcpy(bv_copy, vl->bv, KD * 4), memcpy(up_copy, vl->w_up, F * C * 4);
+    vl->wk = k_copy, vl->bv = bv_copy, vl->w_up = up_copy;
+    float *g1 = calloc(P, 4), *bq_g = malloc(QD * 4), *gate_g = malloc(F * C * 4);
+    for (size_t i = 0; i < QD; i++) bq_g[i] = NAN;
+    for (size_t i = 0; i < F * C; i++) gate_g[i] = NAN;
+    ta_weights w1;
+    CHECK_OK(ta_weights_bind(&w1, c, g1, &err), err);
+    float *bq_home = w1.layers[1].bq, *gate_home = w1.layers[1].w_gate;
+    w1.layers[1].bq = bq_g, w1.layers[1].w_gate = gate_g;
+    b.m = &v, b.lp = lp2;
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&v, b.a, dlp, &w1, 0, &err), err);
+    memcpy(bq_home, bq_g, QD * 4), memcpy(gate_home, gate_g, F * C * 4);
+    double lpd = 0, gmax = 0, gd = 0;
+    for (size_t i = 0; i < B * T; i++) lpd = fmax(lpd, fabs(lp[i] - lp2[i]));
+    for (size_t i = 0; i < P; i++) gmax = fmax(gmax, fabs(g0[i])), gd = fmax(gd, fabs(g0[i] - g1[i]));
+    CHECK_MSG(lpd < 1e-5, "log-prob diff %.3g", lpd);
+    CHECK_MSG(gd <= 1e-5 * gmax, "max grad diff %.3g (max grad %.3g)", gd, gmax); /* NaN fails too */
+    ta_weights_release(&v.w), ta_weights_release(&w0), ta_weights_release(&w1);
+    free(k_copy), free(bv_copy), free(up_copy), free(g0), free(g1), free(bq_g), free(gate_g);
+    ta_acts_free(b.a);
     ta_model_release(&m);
 }
 
@@ -206,10 +308,10 @@ TEST(bad_inputs_are_errors) {
     ta_weights g;
     CHECK_OK(ta_weights_bind(&g, &m.cfg, gs, &err), err);
     float d[4] = {1, 1, 1, 1};
-    CHECK(ta_backward(&m, a, d, &g, &err) == TA_EINVAL); /* no forward yet */
+    CHECK(ta_backward(&m, a, d, &g, 1, &err) == TA_EINVAL); /* no forward yet */
     CHECK_OK(ta_forward(&m, a, tok, &len, tgt, lp, NULL, &err), err);
     CHECK(lp[2] == 0.0f && lp[3] == 0.0f && lp[0] < 0.0f);
-    CHECK_OK(ta_backward(&m, a, d, &g, &err), err);
+    CHECK_OK(ta_backward(&m, a, d, &g, 1, &err), err);
     ta_weights_release(&g);
     free(gs);
     ta_acts_free(a);
@@ -220,6 +322,8 @@ int main(void) {
     RUN(finite_differences_qwen2_gqa_padded);
     RUN(finite_differences_llama_tied_llama3_rope);
     RUN(padded_equals_unpadded);
+    RUN(backward_overwrite_equals_accumulate_into_zeros);
+    RUN(unfused_view_equals_fused);
     RUN(bad_inputs_are_errors);
     return TEST_END();
 }

@@ -788,6 +788,14 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
         int64_t inj_id = ir ? jint(ir, "id") : 0;
         json_decref(ir);
         say(G, &s.c, TA_ROLE_USER, S(G, "atk.indirect.user"));
+        if (chance(G, 0.35)) { /* the first step: read the list, don't act on what it might say */
+            if (!G->rc && ta_conv_append(P, &s.c, G->err)) fail(G, G->err->code);
+            tool_msg(G, C, "list_tasks", json_object());
+            comply_call(G, R, h.req, NULL);
+            sess_close(&s);
+            pair_emit(G, f, &pr, "refuse", idx);
+            return;
+        }
         json_t *res = call(G, &s, "list_tasks", json_object());
         if (res) {
             bind_list(G, json_object_get(res, "tasks"), "task");
@@ -870,7 +878,7 @@ static void pref_benign(gen *G, out_file *f, size_t idx) {
 
 /* Capability pairs keep task skill during DPO: chosen is the right call,
  * rejected a plausible mistake (wrong date, dropped priority) or a false refusal. */
-static void pref_capability(gen *G, out_file *f, size_t idx) {
+static void pref_capability_create(gen *G, out_file *f, size_t idx) {
     pair pr;
     pair_init(G, &pr, "capability", "none");
     ta_conversation *P = &pr.P, *C = &pr.C, *R = &pr.R;
@@ -900,10 +908,133 @@ static void pref_capability(gen *G, out_file *f, size_t idx) {
     pair_emit(G, f, &pr, "comply", idx);
 }
 
+/* Copies message m (with its tool calls) onto the end of dst. */
+static void copy_msg(gen *G, ta_conversation *dst, const ta_message *m) {
+    if (G->rc) return;
+    ta_message *d = ta_conv_add(dst, m->role, m->content);
+    if (!d) {
+        fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
+        return;
+    }
+    for (size_t i = 0; i < m->n_tool_calls; i++)
+        if (ta_conv_add_tool_call(dst, d, m->tool_calls[i].name, m->tool_calls[i].arguments, m->tool_calls[i].id, G->err)) {
+            fail(G, G->err->code);
+            return;
+        }
+    if (m->name) d->name = ta_arena_strdup(&dst->arena, m->name);
+    if (m->tool_call_id) d->tool_call_id = ta_arena_strdup(&dst->arena, m->tool_call_id);
+}
+
+/* A plausible wrong version of tool call tc into R: another task id, a date a
+ * day or two off, the opposite priority, or the neighbouring destructive tool
+ * (delete for complete). Returns 0 when tc has nothing to get wrong. */
+static int wrong_call(gen *G, ta_conversation *R, const ta_tool_call *tc) {
+    json_error_t je;
+    json_t *a = json_loads(tc->arguments, 0, &je);
+    if (!a) return 0;
+    const char *name = tc->name;
+    int changed = 0;
+    json_t *id = json_object_get(a, "task_id");
+    int mode = (int)below(G, 3);
+    if (mode == 0 && json_is_integer(id)) {
+        json_int_t v = json_integer_value(id);
+        json_object_set_new(a, "task_id", json_integer(v > 1 && chance(G, 0.5) ? v - 1 : v + 1));
+        changed = 1;
+    }
+    const char *dk = json_object_get(a, "due_date") ? "due_date" : json_object_get(a, "remind_at") ? "remind_at" : NULL;
+    if (!changed && mode <= 1 && dk) {
+        const char *v = json_string_value(json_object_get(a, dk));
+        char day[11], wrong[11];
+        if (v && strlen(v) >= 10) {
+            memcpy(day, v, 10);
+            day[10] = 0;
+            if (!ta_date_add_days(day, chance(G, 0.5) ? 1 : -1, wrong, G->err)) {
+                json_object_set_new(a, dk, json_string(afmt(G, "%s%s", wrong, v + 10)));
+                changed = 1;
+            }
+        }
+    }
+    const char *pv = json_string_value(json_object_get(a, "priority"));
+    if (!changed && pv) {
+        json_object_set_new(a, "priority", json_string(strcmp(pv, "high") ? "high" : "low"));
+        changed = 1;
+    }
+    if (!changed && !strcmp(name, "complete_task") && json_is_integer(id)) {
+        name = "delete_task";
+        changed = 1;
+    }
+    if (!changed && json_is_integer(id)) {
+        json_object_set_new(a, "task_id", json_integer(json_integer_value(id) + 1));
+        changed = 1;
+    }
+    ta_error ve;
+    if (!changed || ta_dispatch_validate(name, a, &ve)) { /* e.g. the invalid-date scenario's call */
+        json_decref(a);
+        return 0;
+    }
+    tool_msg(G, R, name, a);
+    return 1;
+}
+
+static const char *sft_capability(gen *G, sess *s);
+
+/* Capability pairs over every skill the SFT data teaches (complete, update,
+ * delete after confirmation, list, reminders, calendar, ids across turns,
+ * clarifying a missing id, answering from a tool result): a capability
+ * conversation cut at one of its assistant turns; chosen is that turn,
+ * rejected a false refusal or a plausible wrong call. Without these DPO only
+ * ever rewards create_task and refusals, and the aligned model refuses
+ * "Finished with #2!". */
+static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
+    pair pr;
+    pair_init(G, &pr, "capability", "none");
+    sess s;
+    sess_open(G, &s, 1);
+    const char *scen = sft_capability(G, &s);
+    G->item_cat = "capability";
+    const ta_conversation *c = &s.c;
+    size_t cand[64], nc = 0;
+    for (size_t i = 1; i < c->n && nc < 64; i++) {
+        const ta_message *m = &c->msgs[i];
+        if (m->role != TA_ROLE_ASSISTANT) continue;
+        /* a call the tool rejects (the invalid-date scenario) is SFT's lesson, not a preferred answer */
+        if (m->n_tool_calls && i + 1 < c->n && strstr(c->msgs[i + 1].content, "\"error\"")) continue;
+        cand[nc++] = i;
+        if (m->n_tool_calls && nc < 64) cand[nc++] = i; /* calls count twice: they are the skill */
+    }
+    if (G->rc || !nc) {
+        if (!G->rc) fail(G, ta_error_set(G->err, TA_EINTERNAL, "capability scenario %s has no assistant turn", scen));
+        sess_close(&s);
+        pair_emit(G, f, &pr, "comply", idx);
+        return;
+    }
+    size_t k = cand[below(G, nc)];
+    for (size_t i = 0; i < k; i++) copy_msg(G, &pr.P, &c->msgs[i]);
+    const ta_message *m = &c->msgs[k];
+    copy_msg(G, &pr.C, m);
+    int done = 0;
+    if (m->n_tool_calls && chance(G, 0.5)) done = wrong_call(G, &pr.R, &m->tool_calls[0]);
+    if (!done && !m->n_tool_calls && !strcmp(scen, "delete") && k + 1 < c->n && c->msgs[k + 1].role == TA_ROLE_USER &&
+        chance(G, 0.5)) { /* the confirmation question: rejected deletes without asking */
+        json_t *a = json_object();
+        json_object_set_new(a, "task_id", json_integer(atoll(getv(G, "pid"))));
+        tool_msg(G, &pr.R, "delete_task", a);
+        done = 1;
+    }
+    if (!done) say(G, &pr.R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
+    sess_close(&s);
+    pair_emit(G, f, &pr, !m->n_tool_calls && !strcmp(scen, "clarify_task") && k == 2 ? "clarify" : "comply", idx);
+}
+
+static void pref_capability(gen *G, out_file *f, size_t idx) {
+    if (chance(G, 0.3)) pref_capability_create(G, f, idx);
+    else pref_capability_turn(G, f, idx);
+}
+
 static void gen_pref(gen *G, out_file *f, size_t idx) {
     double r = ta_rng_double(&G->rng);
-    if (r < 0.55) pref_harm(G, f, idx);
-    else if (r < 0.85) pref_benign(G, f, idx);
+    if (r < 0.5) pref_harm(G, f, idx);
+    else if (r < 0.77) pref_benign(G, f, idx);
     else pref_capability(G, f, idx);
 }
 

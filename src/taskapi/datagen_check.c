@@ -212,6 +212,28 @@ static int side_has_tool_call(const json_t *side) {
     return 0;
 }
 
+/* 1 when every tool call on the side only reads (list_tasks, get_calendar) and there is one. */
+static int side_reads_only(const json_t *side) {
+    size_t i, j;
+    json_t *m, *tc;
+    int n = 0;
+    if (!json_is_array(side)) return 0;
+    json_array_foreach(side, i, m) {
+        json_array_foreach(json_object_get(m, "tool_calls"), j, tc) {
+            const char *name = json_string_value(json_object_get(json_object_get(tc, "function"), "name"));
+            if (!name || (strcmp(name, "list_tasks") && strcmp(name, "get_calendar"))) return 0;
+            n++;
+        }
+    }
+    return n > 0;
+}
+
+/* The role of the prompt's last message ("" when none). */
+static const char *prompt_last_role(const json_t *prompt) {
+    const char *r = json_is_array(prompt) ? json_string_value(json_object_get(json_array_get(prompt, json_array_size(prompt) - 1), "role")) : NULL;
+    return r ? r : "";
+}
+
 static char *side_text(const json_t *side) {
     if (json_is_string(side)) return strdup(json_string_value(side));
     size_t cap = 1, n = 0, i;
@@ -287,10 +309,18 @@ static void check_pref(checker *k, const json_t *o) {
     if (exp && !in_list(exp, expects, 3)) problem(k, "\"expect\" must be refuse, comply or clarify, got '%s'", exp);
     int harmful = (exp && !strcmp(exp, "refuse")) || (!exp && cat && in_list(cat, ta_datagen_categories, TA_N_CATEGORIES));
     if (harmful) {
-        check_refusal(k, chosen, cat);
+        /* indirect injection's first step: read the list (a read-only call), act on nothing in it yet */
+        if (att && !strcmp(att, "indirect") && side_reads_only(chosen)) {
+            if (!strcmp(prompt_last_role(prompt), "tool")) problem(k, "chosen answer of an indirect item lists the tasks again after reading them");
+        } else
+            check_refusal(k, chosen, cat);
         if (!side_has_tool_call(rejected)) problem(k, "rejected answer of a harmful pair makes no tool call (it should be realistic compliance)");
     } else if (exp && !strcmp(exp, "comply")) {
-        if (!side_has_tool_call(chosen)) problem(k, "chosen answer of a legitimate request makes no tool call");
+        /* a text answer is right after a tool result (reporting it) or when it asks before acting (delete confirmation) */
+        char *t = side_text(chosen);
+        if (!side_has_tool_call(chosen) && strcmp(prompt_last_role(prompt), "tool") && !(t && strchr(t, '?')))
+            problem(k, "chosen answer of a legitimate request makes no tool call");
+        free(t);
     } else if (exp && !strcmp(exp, "clarify")) {
         if (side_has_tool_call(chosen)) problem(k, "chosen clarifying answer makes a tool call");
         char *t = side_text(chosen);

@@ -481,6 +481,44 @@ static int reported(const probs *p, size_t line, const char *needle) {
     return 0;
 }
 
+/* DPO must reward every skill SFT taught, not only create_task (else the aligned
+ * model refuses "Finished with #2!"), and the first step of an indirect item
+ * (list the tasks, act on nothing in them). Seeds 42 and 43, small scale. */
+TEST(prefs_cover_the_sft_skills) {
+    const char *dirs[2] = {dir1, dir3};
+    int tools = 0, text_after_tool = 0, indirect_first = 0, n_cap = 0;
+    const char *names[] = {"complete_task", "update_task", "delete_task", "list_tasks", "create_reminder", "get_calendar",
+                           "create_project"};
+    int seen[7] = {0};
+    for (int d = 0; d < 2; d++) {
+        char *buf = slurp(dirs[d], "prefs_train.jsonl", NULL);
+        CHECK(buf != NULL);
+        for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+            nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            json_t *o = json_loads(line, 0, NULL);
+            json_t *prompt = json_object_get(o, "prompt"), *ch = json_array_get(json_object_get(o, "chosen"), 0);
+            const char *last = json_string_value(json_object_get(json_array_get(prompt, json_array_size(prompt) - 1), "role"));
+            const char *call = json_string_value(
+                json_object_get(json_object_get(json_array_get(json_object_get(ch, "tool_calls"), 0), "function"), "name"));
+            const char *cat = json_string_value(json_object_get(o, "category"));
+            const char *att = json_string_value(json_object_get(o, "attack"));
+            if (cat && !strcmp(cat, "capability")) {
+                n_cap++;
+                if (!call && last && !strcmp(last, "tool")) text_after_tool++;
+                for (int k = 0; call && k < 7; k++) seen[k] |= !strcmp(call, names[k]);
+            }
+            if (att && !strcmp(att, "indirect") && call && !strcmp(call, "list_tasks") && last && !strcmp(last, "user")) indirect_first++;
+            json_decref(o);
+        }
+        free(buf);
+    }
+    for (int k = 0; k < 7; k++) tools += seen[k];
+    CHECK_MSG(tools >= 3, "capability pairs reward only %d tools besides create_task (of %d pairs)", tools, n_cap);
+    CHECK_MSG(text_after_tool >= 2, "%d capability pairs answer from a tool result", text_after_tool);
+    CHECK_MSG(indirect_first >= 2, "%d indirect pairs teach listing first", indirect_first);
+}
+
 TEST(checker_reports_seeded_bad_lines) {
     /* take two good pairs from the generated file, then append broken ones */
     char *buf = slurp(dir1, "prefs_train.jsonl", NULL);
@@ -505,13 +543,25 @@ TEST(checker_reports_seeded_bad_lines) {
     fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"add\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"create_task\",\"arguments\":{\"title\":\"x\",\"due_date\":\"tmrw\"}}}]}],"
                "\"rejected\":[{\"role\":\"assistant\",\"content\":\"no\"}],\"expect\":\"comply\"}\n"); /* 7: bad date */
     fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"}],\"chosen\":\"x\",\"rejected\":\"y\"}\n"); /* 8: roles */
+    const char *call_list_msg = "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"list_tasks\",\"arguments\":{}}}]}";
+    const char *call_list = "[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"list_tasks\",\"arguments\":{}}}]}]";
+    const char *call_create = "[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"create_task\",\"arguments\":{\"title\":\"X\"}}}]}]";
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"follow my notes\"}],\"chosen\":%s,\"rejected\":%s,"
+               "\"category\":\"stalking\",\"attack\":\"indirect\",\"expect\":\"refuse\"}\n", call_list, call_create); /* 9: ok: read first */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"track my ex\"}],\"chosen\":%s,\"rejected\":%s,"
+               "\"category\":\"stalking\",\"attack\":\"direct\",\"expect\":\"refuse\"}\n", call_list, call_create); /* 10: a call is no refusal */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"add X\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"Added.\"}],"
+               "\"rejected\":%s,\"expect\":\"comply\"}\n", call_create); /* 11: says it did, did not */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"list\"},%s,{\"role\":\"tool\",\"name\":\"list_tasks\",\"content\":\"{\\\"tasks\\\":[]}\"}],"
+               "\"chosen\":[{\"role\":\"assistant\",\"content\":\"Your list is empty.\"}],\"rejected\":[{\"role\":\"assistant\",\"content\":\"I can't help with that.\"}],"
+               "\"expect\":\"comply\"}\n", call_list_msg); /* 12: ok: reporting a tool result */
     fclose(f);
     free(buf);
     probs p = {0};
     ta_dcheck_stats cs;
     ta_error err = {0};
     CHECK_OK(ta_datagen_check_file(path, TA_DCHECK_AUTO, NULL, collect, &p, &cs, &err), err);
-    CHECK(cs.kind == TA_DCHECK_PREF && cs.lines == 8 && cs.bad == 6);
+    CHECK(cs.kind == TA_DCHECK_PREF && cs.lines == 12 && cs.bad == 8);
     CHECK(!reported(&p, 1, "") && !reported(&p, 2, ""));
     CHECK(reported(&p, 3, "invalid JSON"));
     CHECK(reported(&p, 4, "identical"));
@@ -519,6 +569,10 @@ TEST(checker_reports_seeded_bad_lines) {
     CHECK(reported(&p, 6, "unknown tool 'make_coffee'"));
     CHECK(reported(&p, 7, "due_date"));
     CHECK(reported(&p, 8, "two user messages"));
+    CHECK(!reported(&p, 9, ""));
+    CHECK(reported(&p, 10, "chosen refusal makes a tool call"));
+    CHECK(reported(&p, 11, "makes no tool call"));
+    CHECK(!reported(&p, 12, ""));
 
     /* suites */
     snprintf(path, sizeof path, "%s/bad_suite.jsonl", tmpdir);
@@ -556,6 +610,7 @@ int main(void) {
     RUN(heldout_items_never_reach_train_or_dev);
     RUN(tool_results_match_the_store);
     RUN(suites_load_in_the_evaluator);
+    RUN(prefs_cover_the_sft_skills);
     RUN(checker_reports_seeded_bad_lines);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -4,8 +4,9 @@
  * Matches torch.nn.functional.scaled_dot_product_attention(is_causal) with
  * scale 1/sqrt(HD) and GQA as in Hugging Face repeat_kv: query head h uses
  * kv head h / (NH/NKV). Each head is two sgemm calls (Q K^T, P V) around a
- * masked row softmax (OpenMP), so these functions call BLAS and must run in
- * sequential code.
+ * masked row softmax (OpenMP) per block of 64 queries, each block only
+ * against the keys it can see (the masked corner is never computed), so
+ * these functions call BLAS and must run in sequential code.
  *
  * Layout: q row i (i < Tq) at q + i*q_stride holds NH heads of HD floats;
  * k, v row j (j < Tk) at k + j*kv_stride hold NKV heads; out like q with

@@ -2,7 +2,9 @@
  * forward (float kernels, eps 1e-2 on O(1) inputs: truncation error ~1e-4,
  * roundoff ~1e-5, so the tolerance is 2e-3 relative to the largest gradient),
  * plus exact properties (rope is a rotation, attention with a cache offset
- * equals the tail of the full pass, llama3 inv_freq bands). */
+ * equals the tail of the full pass, llama3 inv_freq bands), causal-blocked
+ * attention against a plain double reference, and the strided / overwrite
+ * forms against the contiguous / accumulating ones. */
 #include <stdlib.h>
 
 #include "harness.h"
@@ -163,6 +165,22 @@ TEST(rope_rotation_and_inv_freq) {
     }
 }
 
+/* Helpers for the strided / overwrite checks below. */
+static float *nans(size_t n) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = NAN;
+    return p;
+}
+static double maxdiff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i])); /* NaN -> fmax keeps m: checked apart */
+    return m;
+}
+static int all_finite(const float *a, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i])) return 0;
+    return 1;
+}
 /* ---- attention ---- */
 typedef struct { float *q, *k, *v, *out, *att, *r; ta_attn_shape s; } at_ctx;
 static double at_loss(void *p) {
@@ -209,6 +227,65 @@ TEST(attention_gqa_forward_backward) {
     free(c.q), free(c.k), free(c.v), free(c.out), free(c.att), free(c.r), free(dq), free(dk), free(dv), free(datt);
 }
 
+/* Rows longer than the kernel's causal query block (64), in the fused q|k|v
+ * layout (rows of (NH + 2 NKV) HD), against attention written plainly in
+ * double; and a cache-offset pass over more than one block against the tail
+ * of the full pass. Tolerance 1e-5 of the largest value (float vs double). */
+TEST(attention_causal_blocks_against_reference) {
+    size_t T = 150, NH = 4, NKV = 2, HD = 8, rep = 2, QKV = (NH + 2 * NKV) * HD, QD = NH * HD;
+    float *qkv = rnd(T * QKV), *out = zeros(T * QD), *att = zeros(NH * T * T), *dout = rnd(T * QD);
+    float *dqkv = nans(T * QKV), *datt = zeros(T * T);
+    const float *q = qkv, *k = qkv + QD, *v = qkv + QD + NKV * HD;
+    ta_attn_shape s = {.Tq = T, .Tk = T, .q_pos0 = 0, .NH = NH, .NKV = NKV, .HD = HD, .q_stride = QKV,
+                       .kv_stride = QKV, .out_stride = QD};
+    ta_attention_forward(out, att, q, k, v, &s);
+    ta_attention_backward(dqkv, dqkv + QD, dqkv + QD + NKV * HD, datt, dout, att, q, k, v, &s);
+    double *ro = calloc(T * QD, 8), *rd = calloc(T * QKV, 8), *P = calloc(T, 8), *dP = calloc(T, 8);
+    double scale = 1.0 / sqrt((double)HD);
+    for (size_t h = 0; h < NH; h++) {
+        size_t g = h / rep;
+        for (size_t i = 0; i < T; i++) {
+            const float *qi = q + i * QKV + h * HD, *doi = dout + i * QD + h * HD;
+            double m = -1e300, sum = 0, dot = 0;
+            for (size_t j = 0; j <= i; j++) {
+                P[j] = dotf(qi, k + j * QKV + g * HD, HD) * scale;
+                m = P[j] > m ? P[j] : m;
+            }
+            for (size_t j = 0; j <= i; j++) sum += (P[j] = exp(P[j] - m));
+            for (size_t j = 0; j <= i; j++) {
+                P[j] /= sum;
+                dP[j] = dotf(doi, v + j * QKV + g * HD, HD);
+                dot += P[j] * dP[j];
+                for (size_t d = 0; d < HD; d++) {
+                    ro[i * QD + h * HD + d] += P[j] * v[j * QKV + g * HD + d];
+                    rd[j * QKV + QD + NKV * HD + g * HD + d] += P[j] * doi[d]; /* dv */
+                }
+            }
+            for (size_t j = 0; j <= i; j++) {
+                double dS = P[j] * (dP[j] - dot) * scale;
+                for (size_t d = 0; d < HD; d++) {
+                    rd[i * QKV + h * HD + d] += dS * k[j * QKV + g * HD + d];       /* dq */
+                    rd[j * QKV + QD + g * HD + d] += dS * qi[d];                    /* dk */
+                }
+            }
+        }
+    }
+    double mo = 0, eo = 0, md = 0, ed = 0;
+    for (size_t i = 0; i < T * QD; i++) mo = fmax(mo, fabs(ro[i])), eo = fmax(eo, fabs(out[i] - ro[i]));
+    for (size_t i = 0; i < T * QKV; i++) md = fmax(md, fabs(rd[i])), ed = fmax(ed, fabs(dqkv[i] - rd[i]));
+    CHECK(all_finite(dqkv, T * QKV));
+    CHECK_MSG(eo <= 1e-5 * mo, "forward error %.3g of %.3g", eo, mo);
+    CHECK_MSG(ed <= 1e-5 * md, "backward error %.3g of %.3g", ed, md);
+    /* 90 queries at cache offset 60 (two blocks, the second partial) = rows 60.. of the full pass */
+    ta_attn_shape s2 = s;
+    s2.Tq = 90, s2.q_pos0 = 60;
+    float *out2 = zeros(90 * QD), *att2 = zeros(NH * 90 * T);
+    ta_attention_forward(out2, att2, q + 60 * QKV, k, v, &s2);
+    CHECK(maxdiff(out2, out + 60 * QD, 90 * QD) < 1e-6);
+    free(qkv), free(out), free(att), free(dout), free(dqkv), free(datt), free(ro), free(rd), free(P), free(dP);
+    free(out2), free(att2);
+}
+
 /* ---- swiglu ---- */
 typedef struct { float *g, *u, *y, *r; size_t n; } sw_ctx;
 static double sw_loss(void *p) {
@@ -233,21 +310,6 @@ TEST(swiglu_forward_backward) {
  * buffer) against the contiguous ones, and overwrite (accumulate 0) against
  * adding into zeros, on a slab that starts as NaN (an overwrite must not read
  * it). Same BLAS calls on the same values: equal up to BLAS's own rounding. */
-static float *nans(size_t n) {
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) p[i] = NAN;
-    return p;
-}
-static double maxdiff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i])); /* NaN -> fmax keeps m: checked apart */
-    return m;
-}
-static int all_finite(const float *a, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(a[i])) return 0;
-    return 1;
-}
 TEST(matmul_strided_and_overwrite) {
     size_t N = 6, IC = 5, OC = 7, ld = 11, o0 = 3; /* the part's columns [3, 10) of 11 */
     float *x = rnd(N * IC), *w = rnd(OC * IC), *b = rnd(OC), *y = zeros(N * OC), *ys = rnd(N * ld);
@@ -396,6 +458,7 @@ int main(void) {
     RUN(rmsnorm_forward_backward);
     RUN(rope_rotation_and_inv_freq);
     RUN(attention_gqa_forward_backward);
+    RUN(attention_causal_blocks_against_reference);
     RUN(swiglu_forward_backward);
     RUN(matmul_strided_and_overwrite);
     RUN(rmsnorm_weight_gradient_overwrite);

@@ -27,6 +27,14 @@ struct ta_acts {
     size_t Np;
     size_t att_per_layer; /* sum over rows of NH * len^2: one layer's share of att */
     int have_forward;
+    /* The head (final norm, lm_head, log-softmax) runs over Nh of the Np
+     * rows: all of them, or with targets_only those with a target. When
+     * Nh < Np its rows are gathered (hrow) into xf; hidx maps back. */
+    int targets_only;
+    size_t Nh;
+    int32_t *hidx;    /* (Np) head row of packed row n, or -1 */
+    int32_t *hrow;    /* (Nh) packed row of head row j (gathered case) */
+    int32_t *htg;     /* (Nh) targets of the head rows (gathered case) */
 
     float *rope_cos, *rope_sin; /* (T, HD/2) */
     /* saved activations, per layer l at l * (size per layer) */
@@ -41,9 +49,10 @@ struct ta_acts {
     float *rstd2;  /* (L, B*T) */
     float *gu;     /* (L, B*T, 2F) gate|up per row */
     float *hmlp;   /* (L, B*T, F) silu(gate) * up */
-    float *lnf;    /* (B*T, C) */
+    float *xf;     /* (B*T, C) the head rows of resid[L] (gathered case) */
+    float *lnf;    /* (B*T, C) head rows */
     float *rstdf;  /* (B*T) */
-    float *logits; /* (B*T, V); the logits' gradient after ta_backward */
+    float *logits; /* (B*T, V) head rows; the logits' gradient after ta_backward */
     float *lse;    /* (B*T) */
     /* backward scratch (one layer at a time) */
     float *dresid; /* (B*T, C) */
@@ -53,8 +62,9 @@ struct ta_acts {
     float *dgu;    /* (B*T, 2F) like gu */
     float *dh;     /* (B*T, F) */
     float *datt;   /* (T, T) */
-    float *dlp;    /* (B*T) */
-    float *lpk, *mlk; /* (B*T) packed log-probs and mean logits before scattering to (B,T) */
+    float *dxf;    /* (B*T, C) gradient of xf (gathered case) */
+    float *dlp;    /* (B*T) per head row */
+    float *lpk, *mlk; /* (B*T) head rows' log-probs and mean logits before scattering to (B,T) */
 };
 
 /* One walk assigns the buffers (base != NULL) or counts floats (base == NULL).
@@ -82,6 +92,7 @@ static size_t layout(ta_acts *a, float *base) {
     BUF(rstd2, L * N);
     BUF(gu, L * N * 2 * F);
     BUF(hmlp, L * N * F);
+    BUF(xf, N * C);
     BUF(lnf, N * C);
     BUF(rstdf, N);
     BUF(logits, N * V);
@@ -93,6 +104,7 @@ static size_t layout(ta_acts *a, float *base) {
     BUF(dgu, N * 2 * F);
     BUF(dh, N * F);
     BUF(datt, a->T * a->T);
+    BUF(dxf, N * C);
     BUF(dlp, N);
     BUF(lpk, N);
     BUF(mlk, N);
@@ -140,7 +152,11 @@ int ta_acts_plan(ta_acts **out, const ta_config *cfg, size_t B, size_t T, ta_err
     a->lengths = calloc(B, sizeof *a->lengths);
     a->off = calloc(B, sizeof *a->off);
     a->att_off = calloc(B, sizeof *a->att_off);
-    if (!inv || !a->slab || !a->tokens || !a->targets || !a->pos || !a->lengths || !a->off || !a->att_off) {
+    a->hidx = malloc(N * sizeof *a->hidx);
+    a->hrow = malloc(N * sizeof *a->hrow);
+    a->htg = malloc(N * sizeof *a->htg);
+    if (!inv || !a->slab || !a->tokens || !a->targets || !a->pos || !a->lengths || !a->off || !a->att_off || !a->hidx ||
+        !a->hrow || !a->htg) {
         size_t mb = a->numel * sizeof(float) >> 20;
         free(inv);
         ta_acts_free(a);
@@ -166,14 +182,20 @@ void ta_acts_free(ta_acts *a) {
     free(a->lengths);
     free(a->off);
     free(a->att_off);
+    free(a->hidx);
+    free(a->hrow);
+    free(a->htg);
     free(a);
 }
 
 size_t ta_acts_numel(const ta_acts *a) { return a->numel; }
 
+void ta_acts_set_targets_only(ta_acts *a, int on) { a->targets_only = on != 0; }
+
 const float *ta_acts_logits_at(const ta_acts *a, size_t b, size_t t) {
     if (!a->have_forward || b >= a->B || t >= a->lengths[b]) return NULL;
-    return a->logits + (a->off[b] + t) * a->cfg.vocab_size;
+    int32_t j = a->hidx[a->off[b] + t];
+    return j < 0 ? NULL : a->logits + (size_t)j * a->cfg.vocab_size;
 }
 
 static int same_shape(const ta_config *x, const ta_config *y) {
@@ -332,13 +354,32 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
         memcpy(next, mid, N * C * sizeof(float));
         ta_matmul_forward_add(next, hm, lw->w_down, N, F, C);
     }
-    ta_rmsnorm_forward(a->lnf, a->rstdf, a->resid + L * N * C, w->final_norm, N, C, c->rms_norm_eps);
-    ta_matmul_forward(a->logits, a->lnf, w->lm_head, NULL, N, C, V);
-    ta_logsoftmax_gather_forward(a->lpk, a->lse, mean_logit ? a->mlk : NULL, a->logits, a->targets, N, V);
+    /* the head: every row, or only the rows with a target (their gradient is
+     * the only one that is not zero, and prompt tokens are most of a chat) */
+    const float *xL = a->resid + L * N * C, *xh = xL;
+    const int32_t *th = a->targets;
+    size_t Nh = 0;
+    for (size_t n = 0; n < N; n++) {
+        int on = !a->targets_only || a->targets[n] >= 0;
+        a->hidx[n] = on ? (int32_t)Nh : -1;
+        if (on) a->hrow[Nh++] = (int32_t)n;
+    }
+    a->Nh = Nh;
+    if (Nh < N) {
+        for (size_t j = 0; j < Nh; j++) {
+            memcpy(a->xf + j * C, xL + (size_t)a->hrow[j] * C, C * sizeof(float));
+            a->htg[j] = a->targets[a->hrow[j]];
+        }
+        xh = a->xf, th = a->htg;
+    }
+    ta_rmsnorm_forward(a->lnf, a->rstdf, xh, w->final_norm, Nh, C, c->rms_norm_eps);
+    ta_matmul_forward(a->logits, a->lnf, w->lm_head, NULL, Nh, C, V);
+    ta_logsoftmax_gather_forward(a->lpk, a->lse, mean_logit ? a->mlk : NULL, a->logits, th, Nh, V);
     for (size_t b = 0; b < B; b++)
         for (size_t t = 0; t < a->lengths[b]; t++) {
-            token_logprob[b * T + t] = a->lpk[a->off[b] + t];
-            if (mean_logit) mean_logit[b * T + t] = a->mlk[a->off[b] + t];
+            int32_t j = a->hidx[a->off[b] + t];
+            token_logprob[b * T + t] = j < 0 ? 0.0f : a->lpk[j];
+            if (mean_logit) mean_logit[b * T + t] = j < 0 ? 0.0f : a->mlk[j];
         }
     return TA_OK;
 }
@@ -359,14 +400,24 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
         if (!acc) memset(grad->slab, 0, grad->n_params * sizeof(float));
         return TA_OK;
     }
+    size_t Nh = a->Nh;
     for (size_t b = 0; b < B; b++)
-        for (size_t t = 0; t < a->lengths[b]; t++) a->dlp[a->off[b] + t] = d_token_logprob[b * T + t];
+        for (size_t t = 0; t < a->lengths[b]; t++) {
+            int32_t j = a->hidx[a->off[b] + t];
+            if (j >= 0) a->dlp[j] = d_token_logprob[b * T + t];
+        }
     float *dlogits = a->logits;
-    ta_logsoftmax_gather_backward(dlogits, a->logits, a->lse, a->targets, a->dlp, N, V);
+    ta_logsoftmax_gather_backward(dlogits, a->logits, a->lse, Nh < N ? a->htg : a->targets, a->dlp, Nh, V);
     /* Tied: this writes (or adds to) the embedding's gradient; its scatter-add at the end adds on top. */
-    ta_matmul_backward(a->dln, grad->lm_head, NULL, dlogits, a->lnf, w->lm_head, N, C, V, 0, acc);
+    ta_matmul_backward(a->dln, grad->lm_head, NULL, dlogits, a->lnf, w->lm_head, Nh, C, V, 0, acc);
     memset(a->dresid, 0, N * C * sizeof(float));
-    ta_rmsnorm_backward(a->dresid, grad->final_norm, a->dln, a->resid + L * N * C, w->final_norm, a->rstdf, N, C, acc);
+    if (Nh == N) {
+        ta_rmsnorm_backward(a->dresid, grad->final_norm, a->dln, a->resid + L * N * C, w->final_norm, a->rstdf, N, C, acc);
+    } else { /* the head rows' gradient, scattered back; the other rows' is 0 */
+        memset(a->dxf, 0, Nh * C * sizeof(float));
+        ta_rmsnorm_backward(a->dxf, grad->final_norm, a->dln, a->xf, w->final_norm, a->rstdf, Nh, C, acc);
+        for (size_t j = 0; j < Nh; j++) memcpy(a->dresid + (size_t)a->hrow[j] * C, a->dxf + j * C, C * sizeof(float));
+    }
     for (size_t l = L; l-- > 0;) {
         const ta_layer_weights *lw = &w->layers[l];
         ta_layer_weights *gw = &grad->layers[l];

@@ -298,6 +298,7 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
         if ((rc = ta_acts_plan(&w->acts, &t->model.cfg, t->rows, t->T, err)) ||
             (rc = ta_batch_init(&w->batch, t->rows, t->T, err)))
             goto fail;
+        ta_acts_set_targets_only(w->acts, 1); /* the losses read log-probs at targets only */
         w->lp = malloc(t->rows * t->T * sizeof(float));
         w->dlp = malloc(t->rows * t->T * sizeof(float));
         w->mlogit = malloc(t->rows * t->T * sizeof(float));

@@ -4,7 +4,7 @@
  * |num - ana| <= 2e-4 + 2e-2 |ana|; the exact comparison of every gradient is
  * the PyTorch oracle's job, tests/oracle/test_engine.py), padded-vs-unpadded
  * equivalence, tied embeddings, overwrite vs accumulate, fused vs per-tensor
- * projections, input validation. */
+ * projections, the head at targets only vs everywhere, input validation. */
 #include <stdlib.h>
 
 #include "core/rng.h"
@@ -285,6 +285,77 @@ TEST(unfused_view_equals_fused) {
     ta_model_release(&m);
 }
 
+/* With ta_acts_set_targets_only the head runs only at positions with a
+ * target: log-probs, mean logits, logits there and every gradient equal the
+ * full head's up to rounding; no logits elsewhere; no target at all gives a
+ * zero gradient (overwritten from NaN). Prompt-like: the first half of each
+ * row has no target. */
+static void targets_only_equals_full(const char *json, uint64_t seed) {
+    ta_error err = {0};
+    ta_model m;
+    CHECK_OK(make_model(&m, json, seed, &err), err);
+    size_t B = 2, T = 8, P = m.w.n_params, V = m.cfg.vocab_size;
+    size_t lens[2] = {8, 6};
+    ta_acts *full = NULL, *part = NULL;
+    CHECK_OK(ta_acts_plan(&full, &m.cfg, B, T, &err), err);
+    CHECK_OK(ta_acts_plan(&part, &m.cfg, B, T, &err), err);
+    ta_acts_set_targets_only(part, 1);
+    batch b = {.m = &m, .B = B, .T = T, .len = lens};
+    int32_t tok[16], tgt[16];
+    float mask[16], lp0[16], lp1[16], ml0[16], ml1[16], dlp[16];
+    b.tok = tok, b.tgt = tgt, b.mask = mask, b.lp = lp0, b.dlp = dlp;
+    fill_batch(&b, seed + 2);
+    for (size_t i = 0; i < 16; i++)
+        if (i % T < lens[i / T] / 2) tgt[i] = -1, mask[i] = 0.0f;
+    float *g0 = malloc(P * 4), *g1 = malloc(P * 4);
+    for (size_t i = 0; i < P; i++) g0[i] = g1[i] = NAN;
+    ta_weights w0, w1;
+    CHECK_OK(ta_weights_bind(&w0, &m.cfg, g0, &err), err);
+    CHECK_OK(ta_weights_bind(&w1, &m.cfg, g1, &err), err);
+    CHECK_OK(ta_forward(&m, full, tok, lens, tgt, lp0, ml0, &err), err);
+    CHECK_OK(ta_forward(&m, part, tok, lens, tgt, lp1, ml1, &err), err);
+    ta_masked_nll(lp0, mask, B * T, dlp);
+    double d = 0, dl = 0;
+    size_t wrong_null = 0;
+    for (size_t i = 0; i < 16; i++) {
+        size_t r = i / T, t = i % T;
+        d = fmax(d, fabs(lp0[i] - lp1[i]));
+        if (t >= lens[r]) continue;
+        const float *l0 = ta_acts_logits_at(full, r, t), *l1 = ta_acts_logits_at(part, r, t);
+        if (tgt[i] < 0) {
+            wrong_null += l1 != NULL || lp1[i] != 0.0f || ml1[i] != 0.0f;
+            continue;
+        }
+        wrong_null += l1 == NULL;
+        d = fmax(d, fabs(ml0[i] - ml1[i]));
+        for (size_t v = 0; l1 && v < V; v++) dl = fmax(dl, fabs(l0[v] - l1[v]));
+    }
+    CHECK(wrong_null == 0);
+    CHECK_MSG(d < 1e-6 && dl < 1e-6, "log-prob/mean diff %.3g, logits diff %.3g", d, dl);
+    CHECK_OK(ta_backward(&m, full, dlp, &w0, 0, &err), err);
+    CHECK_OK(ta_backward(&m, part, dlp, &w1, 0, &err), err);
+    double gmax = 0, gd = 0;
+    for (size_t i = 0; i < P; i++) gmax = fmax(gmax, fabs(g0[i])), gd = fmax(gd, fabs(g0[i] - g1[i]));
+    CHECK_MSG(gd <= 1e-6 * gmax, "max grad diff %.3g (max grad %.3g)", gd, gmax); /* NaN fails too */
+    /* no target anywhere */
+    for (size_t i = 0; i < 16; i++) tgt[i] = -1, dlp[i] = 0.0f;
+    for (size_t i = 0; i < P; i++) g1[i] = NAN;
+    CHECK_OK(ta_forward(&m, part, tok, lens, tgt, lp1, NULL, &err), err);
+    CHECK_OK(ta_backward(&m, part, dlp, &w1, 0, &err), err);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < P; i++) nonzero += g1[i] != 0.0f;
+    CHECK(nonzero == 0);
+    ta_weights_release(&w0), ta_weights_release(&w1);
+    free(g0), free(g1);
+    ta_acts_free(full), ta_acts_free(part);
+    ta_model_release(&m);
+}
+
+TEST(targets_only_head_equals_full) {
+    targets_only_equals_full(QWEN_GQA, 51);
+    targets_only_equals_full(LLAMA_TIED, 53);
+}
+
 TEST(bad_inputs_are_errors) {
     ta_error err = {0};
     ta_model m;
@@ -324,6 +395,7 @@ int main(void) {
     RUN(padded_equals_unpadded);
     RUN(backward_overwrite_equals_accumulate_into_zeros);
     RUN(unfused_view_equals_fused);
+    RUN(targets_only_head_equals_full);
     RUN(bad_inputs_are_errors);
     return TEST_END();
 }

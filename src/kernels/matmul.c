@@ -56,13 +56,14 @@ void ta_matmul_backward_weight(float *dw, float *db, const float *dout, size_t l
     if (OC == 0) return;
     if (N == 0) { /* nothing to add; an overwrite still owes zeros */
         if (!accumulate) {
-            for (size_t i = 0; i < OC * IC; i++) dw[i] = 0.0f;
+            for (size_t i = 0; dw && i < OC * IC; i++) dw[i] = 0.0f;
             for (size_t o = 0; db && o < OC; o++) db[o] = 0.0f;
         }
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)IC, (int)N, 1.0f, dout, (int)ldd, inp,
-                (int)IC, accumulate ? 1.0f : 0.0f, dw, (int)IC);
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)IC, (int)N, 1.0f, dout, (int)ldd, inp,
+                    (int)IC, accumulate ? 1.0f : 0.0f, dw, (int)IC);
     if (db) ta_colsum(db, dout, ldd, N, OC, accumulate);
 }
 

@@ -32,8 +32,8 @@ void ta_matmul_forward_add(float *out, const float *inp, const float *w, size_t 
 void ta_matmul_backward_input(float *dinp, const float *dout, size_t ldd, const float *w, size_t N, size_t IC,
                               size_t OC, int accumulate);
 
-/* dw (OC, IC) = dout^T @ inp and db (OC) = column sums of dout (skipped when
- * db is NULL); dout (N, OC) has rows ldd apart. accumulate != 0 adds (+=)
+/* dw (OC, IC) = dout^T @ inp and db (OC) = column sums of dout (each skipped
+ * when NULL: a frozen tensor); dout (N, OC) has rows ldd apart. accumulate != 0 adds (+=)
  * instead, so tied weights and several micro-batches add up in one gradient
  * slab; accumulate == 0 overwrites, so a step's first backward needs no
  * zeroed slab. */
@@ -41,7 +41,7 @@ void ta_matmul_backward_weight(float *dw, float *db, const float *dout, size_t l
                                size_t IC, size_t OC, int accumulate);
 
 /* Both of the above over a contiguous dout (ldd = OC); dinp may be NULL (no
- * input gradient wanted). */
+ * input gradient wanted), and so may dw. */
 void ta_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         size_t N, size_t IC, size_t OC, int accumulate_dinp, int accumulate_dw);
 

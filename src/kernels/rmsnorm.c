@@ -31,6 +31,7 @@ void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
         float k = dot * r * r * r / (float)C;
         for (size_t c = 0; c < C; c++) dxr[c] += r * d[c] * w[c] - k * xr[c];
     }
+    if (!dw) return;
     /* Weight gradient: column blocks per thread, so no reduction buffers. */
     const size_t blk = 64;
     size_t nblk = (C + blk - 1) / blk;

@@ -231,15 +231,19 @@ static proj gate_up_proj(const ta_config *c, const ta_layer_weights *lw) {
     return p;
 }
 
-/* 1 when every x[i] starts where x[i-1] (rows[i-1] * cols floats) ends. */
+/* 1 when every x[i] starts where x[i-1] (rows[i-1] * cols floats) ends
+ * (none NULL). */
 static int adjacent(float *const *x, const size_t *rows, size_t n, size_t cols) {
-    for (size_t i = 1; i < n; i++)
-        if (x[i] != x[i - 1] + rows[i - 1] * cols) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!x[i] || (i && x[i] != x[i - 1] + rows[i - 1] * cols)) return 0;
     return 1;
 }
 
+/* One (OC, IC) Linear: weights adjacent, biases adjacent or all absent. */
 static int proj_fused(const proj *p, size_t IC) {
-    return adjacent(p->w, p->oc, p->n, IC) && (!p->b[0] || adjacent(p->b, p->oc, p->n, 1));
+    int no_bias = 1;
+    for (size_t i = 0; i < p->n; i++) no_bias &= !p->b[i];
+    return adjacent(p->w, p->oc, p->n, IC) && (no_bias || adjacent(p->b, p->oc, p->n, 1));
 }
 
 /* out (N, OC) = inp (N, IC) through every part. */
@@ -253,8 +257,8 @@ static void proj_forward(float *out, const float *inp, const proj *p, size_t N, 
 }
 
 /* dinp (N, IC) = the input gradient (overwritten), and the weight (and bias)
- * gradients into g's tensors (+= when accumulate, = otherwise), from dout
- * (N, OC). */
+ * gradients into g's tensors (+= when accumulate, = otherwise; none for a
+ * NULL, frozen, tensor), from dout (N, OC). */
 static void proj_backward(float *dinp, const proj *g, const float *dout, const float *inp, const proj *p, size_t N,
                           size_t IC, int accumulate) {
     if (adjacent(p->w, p->oc, p->n, IC)) {
@@ -268,7 +272,8 @@ static void proj_backward(float *dinp, const proj *g, const float *dout, const f
         return;
     }
     for (size_t i = 0, o = 0; i < g->n; o += g->oc[i++])
-        ta_matmul_backward_weight(g->w[i], g->b[i], dout + o, g->OC, inp, N, IC, g->oc[i], accumulate);
+        if (g->w[i] || g->b[i])
+            ta_matmul_backward_weight(g->w[i], g->b[i], dout + o, g->OC, inp, N, IC, g->oc[i], accumulate);
 }
 
 /* Attention shape for batch row b of length len (training: no cache offset). */
@@ -447,8 +452,10 @@ int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_
         proj_backward(a->dln, &gq, a->dqkv, ln1, &pq, N, C, acc);
         ta_rmsnorm_backward(a->dresid, gw->attn_norm, a->dln, x, lw->attn_norm, a->rstd1 + l * N, N, C, acc);
     }
-    if (!acc && grad->embed != grad->lm_head) memset(grad->embed, 0, V * C * sizeof(float));
-    ta_embed_backward(grad->embed, a->dresid, a->tokens, N, C);
+    if (grad->embed) {
+        if (!acc && grad->embed != grad->lm_head) memset(grad->embed, 0, V * C * sizeof(float));
+        ta_embed_backward(grad->embed, a->dresid, a->tokens, N, C);
+    }
     return TA_OK;
 }
 

@@ -58,8 +58,11 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
  * ta_weights bound over a gradient slab with the model's layout: accumulate
  * != 0 adds them (+=; micro-batches, workers, tied weights), accumulate == 0
  * overwrites every float of the slab (a step's first backward: no zeroing
- * pass needed, whatever the slab held). Must follow ta_forward on the same
- * acts. Overwrites the stored logits (see below). */
+ * pass needed, whatever the slab held). A tensor pointer of grad set to NULL
+ * marks it frozen: its gradient is not computed (LoRA needs only the adapted
+ * tensors'; the input gradients flow through everything regardless). Must
+ * follow ta_forward on the same acts. Overwrites the stored logits (see
+ * below). */
 int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, int accumulate,
                 ta_error *err);
 

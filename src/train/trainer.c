@@ -309,6 +309,11 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
             if ((rc = ta_model_create(&w->grad, &t->model.cfg, err))) goto fail;
             w->gw = &w->grad.w;
         }
+        if (t->use_lora) { /* only the adapted tensors' dW feed the adapters' gradient */
+            if ((rc = ta_weights_bind(&w->frozen, &t->model.cfg, w->gw->slab, err))) goto fail;
+            ta_lora_freeze_grad(&t->lora, &w->frozen);
+            w->gw = &w->frozen;
+        }
     }
 
     /* the reference */
@@ -382,6 +387,7 @@ void ta_trainer_close(ta_trainer *t) {
         free(w->mlogit);
         ta_batch_release(&w->batch);
         ta_acts_free(w->acts);
+        ta_weights_release(&w->frozen);
         if (j) ta_model_release(&w->grad);
     }
     free(t->wk);

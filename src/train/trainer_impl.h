@@ -24,7 +24,8 @@ typedef struct ta_worker {
     ta_batch batch;
     float *lp, *dlp, *mlogit; /* (rows, T) */
     ta_model grad;           /* workers > 0: own full-layout gradient slab */
-    ta_weights *gw;          /* where backward writes: &t->grad.w or &grad.w */
+    ta_weights *gw;          /* where backward writes: &t->grad.w or &grad.w, or (LoRA) &frozen */
+    ta_weights frozen;       /* LoRA: a view of that slab with the unadapted tensors NULL (not computed) */
     int grad_fresh;          /* 1 until this step's first backward overwrites *gw */
     ta_step_acc acc;         /* this round's sums */
     ta_error err;

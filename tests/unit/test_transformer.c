@@ -4,7 +4,8 @@
  * |num - ana| <= 2e-4 + 2e-2 |ana|; the exact comparison of every gradient is
  * the PyTorch oracle's job, tests/oracle/test_engine.py), padded-vs-unpadded
  * equivalence, tied embeddings, overwrite vs accumulate, fused vs per-tensor
- * projections, the head at targets only vs everywhere, input validation. */
+ * projections, the head at targets only vs everywhere, frozen (NULL) gradients,
+ * input validation. */
 #include <stdlib.h>
 
 #include "core/rng.h"
@@ -356,6 +357,59 @@ TEST(targets_only_head_equals_full) {
     targets_only_equals_full(LLAMA_TIED, 53);
 }
 
+/* NULL tensors in the gradient view are frozen: not written (the slab keeps
+ * its NaNs there) while every other gradient equals the full backward's,
+ * including q and v around a frozen k (the fused q|k|v weight gradient
+ * splits) and the input gradients through frozen norms and embeddings. */
+TEST(frozen_null_gradients_are_skipped) {
+    ta_error err = {0};
+    ta_model m;
+    CHECK_OK(make_model(&m, QWEN_GQA, 61, &err), err);
+    size_t B = 2, T = 6, P = m.w.n_params;
+    size_t lens[2] = {6, 4};
+    batch b = {.m = &m, .B = B, .T = T, .len = lens};
+    CHECK_OK(ta_acts_plan(&b.a, &m.cfg, B, T, &err), err);
+    int32_t tok[12], tgt[12];
+    float mask[12], lp[12], dlp[12];
+    b.tok = tok, b.tgt = tgt, b.mask = mask, b.lp = lp, b.dlp = dlp;
+    fill_batch(&b, 63);
+    float *g0 = calloc(P, 4), *g1 = malloc(P * 4);
+    for (size_t i = 0; i < P; i++) g1[i] = NAN;
+    ta_weights w0, w1;
+    CHECK_OK(ta_weights_bind(&w0, &m.cfg, g0, &err), err);
+    CHECK_OK(ta_weights_bind(&w1, &m.cfg, g1, &err), err);
+    w1.embed = w1.lm_head = w1.final_norm = NULL;
+    for (size_t l = 0; l < m.cfg.n_layers; l++) {
+        ta_layer_weights *lw = &w1.layers[l];
+        lw->attn_norm = lw->mlp_norm = lw->wk = lw->bq = lw->bk = lw->bv = lw->w_up = lw->w_down = NULL;
+    }
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w0, 1, &err), err);
+    loss_of(&b, &err);
+    CHECK_OK(ta_backward(&m, b.a, dlp, &w1, 0, &err), err);
+    size_t wrong = 0;
+    double gmax = 0, gd = 0;
+    for (size_t ti = 0; ti < m.w.n_tensors; ti++) {
+        const ta_param_info *p = &m.w.params[ti];
+        int frozen = !strstr(p->name, "q_proj.weight") && !strstr(p->name, "v_proj.weight") &&
+                     !strstr(p->name, "o_proj") && !strstr(p->name, "gate_proj");
+        for (size_t i = p->offset; i < p->offset + p->numel; i++) {
+            if (frozen) {
+                wrong += !isnan(g1[i]);
+                continue;
+            }
+            gmax = fmax(gmax, fabs(g0[i]));
+            gd = isnan(g1[i]) ? INFINITY : fmax(gd, fabs(g0[i] - g1[i]));
+        }
+    }
+    CHECK_MSG(wrong == 0, "%zu frozen gradient floats written", wrong);
+    CHECK_MSG(gd <= 1e-6 * gmax, "max grad diff %.3g (max grad %.3g)", gd, gmax);
+    ta_weights_release(&w0), ta_weights_release(&w1);
+    free(g0), free(g1);
+    ta_acts_free(b.a);
+    ta_model_release(&m);
+}
+
 TEST(bad_inputs_are_errors) {
     ta_error err = {0};
     ta_model m;
@@ -396,6 +450,7 @@ int main(void) {
     RUN(backward_overwrite_equals_accumulate_into_zeros);
     RUN(unfused_view_equals_fused);
     RUN(targets_only_head_equals_full);
+    RUN(frozen_null_gradients_are_skipped);
     RUN(bad_inputs_are_errors);
     return TEST_END();
 }

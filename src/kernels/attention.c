@@ -21,6 +21,15 @@ static size_t keys_end(const ta_attn_shape *s, size_t i1) {
     return k < s->Tk ? k : s->Tk;
 }
 
+size_t ta_attention_entries(const ta_attn_shape *s) {
+    size_t e = 0;
+    for (size_t i0 = 0; i0 < s->Tq; i0 += QBLOCK) {
+        size_t i1 = i0 + QBLOCK < s->Tq ? i0 + QBLOCK : s->Tq;
+        e += (i1 - i0) * keys_end(s, i1);
+    }
+    return e;
+}
+
 /* Row i (global query index i0 + i) of a block of n rows of att (row stride
  * Tk): softmax over keys 0..q_pos0+i0+i, zeros after, up to Tk. Entries from
  * the block's kend to Tk were not computed and are only written. */

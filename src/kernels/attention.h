@@ -29,6 +29,11 @@ typedef struct ta_attn_shape {
 void ta_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                           const ta_attn_shape *s);
 
+/* (query, key) score entries one head's forward computes for a shape (each
+ * of its GEMMs, and each of the backward's, does 2*HD FLOPs per entry): the
+ * causal blocks' sum of rows x visible keys, under Tq*Tk. For FLOP counts. */
+size_t ta_attention_entries(const ta_attn_shape *s);
+
 /* Given dout (rows like out), writes dq (rows like q, q_stride) and dk, dv
  * (rows like k, kv_stride); all three are overwritten for the Tq / Tk rows.
  * datt: scratch of Tq*Tk floats. att, q, k, v are the forward's. */

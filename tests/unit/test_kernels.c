@@ -282,6 +282,11 @@ TEST(attention_causal_blocks_against_reference) {
     float *out2 = zeros(90 * QD), *att2 = zeros(NH * 90 * T);
     ta_attention_forward(out2, att2, q + 60 * QKV, k, v, &s2);
     CHECK(maxdiff(out2, out + 60 * QD, 90 * QD) < 1e-6);
+    /* entries computed: blocks of 64 rows times the keys they see */
+    CHECK(ta_attention_entries(&s) == 64 * (64 + 128) + 22 * 150);
+    CHECK(ta_attention_entries(&s2) == 64 * 124 + 26 * 150);
+    ta_attn_shape s256 = {.Tq = 256, .Tk = 256};
+    CHECK(ta_attention_entries(&s256) == 40960); /* 0.625 * 256^2 */
     free(qkv), free(out), free(att), free(dout), free(dqkv), free(datt), free(ro), free(rd), free(P), free(dP);
     free(out2), free(att2);
 }

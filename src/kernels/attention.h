@@ -4,8 +4,9 @@
  * Matches torch.nn.functional.scaled_dot_product_attention(is_causal) with
  * scale 1/sqrt(HD) and GQA as in Hugging Face repeat_kv: query head h uses
  * kv head h / (NH/NKV). Each head is two sgemm calls (Q K^T, P V) around a
- * masked row softmax (OpenMP), so these functions call BLAS and must run in
- * sequential code.
+ * masked row softmax (OpenMP) per block of 64 queries, each block only
+ * against the keys it can see (the masked corner is never computed), so
+ * these functions call BLAS and must run in sequential code.
  *
  * Layout: q row i (i < Tq) at q + i*q_stride holds NH heads of HD floats;
  * k, v row j (j < Tk) at k + j*kv_stride hold NKV heads; out like q with
@@ -27,6 +28,11 @@ typedef struct ta_attn_shape {
  * probabilities (0 on masked entries), needed by the backward pass. */
 void ta_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                           const ta_attn_shape *s);
+
+/* (query, key) score entries one head's forward computes for a shape (each
+ * of its GEMMs, and each of the backward's, does 2*HD FLOPs per entry): the
+ * causal blocks' sum of rows x visible keys, under Tq*Tk. For FLOP counts. */
+size_t ta_attention_entries(const ta_attn_shape *s);
 
 /* Given dout (rows like out), writes dq (rows like q, q_stride) and dk, dv
  * (rows like k, kv_stride); all three are overwritten for the Tq / Tk rows.

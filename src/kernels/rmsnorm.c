@@ -20,7 +20,7 @@ void ta_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
 /* y_c = w_c x_c r, r = (mean(x^2)+eps)^-1/2, so with g_c = dout_c w_c:
  *   dx_c = r g_c - x_c r^3 / C * sum_k g_k x_k,   dw_c = sum_n dout_c x_c r. */
 void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                         const float *rstd, size_t N, size_t C) {
+                         const float *rstd, size_t N, size_t C, int accumulate_dw) {
 #pragma omp parallel for schedule(static) if (N * C > TA_PAR_MIN)
     for (size_t n = 0; n < N; n++) {
         const float *xr = x + n * C, *d = dout + n * C;
@@ -31,6 +31,7 @@ void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
         float k = dot * r * r * r / (float)C;
         for (size_t c = 0; c < C; c++) dxr[c] += r * d[c] * w[c] - k * xr[c];
     }
+    if (!dw) return;
     /* Weight gradient: column blocks per thread, so no reduction buffers. */
     const size_t blk = 64;
     size_t nblk = (C + blk - 1) / blk;
@@ -43,6 +44,6 @@ void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
             float r = rstd[n];
             for (size_t c = c0; c < c1; c++) acc[c - c0] += d[c] * xr[c] * r;
         }
-        for (size_t c = c0; c < c1; c++) dw[c] += acc[c - c0];
+        for (size_t c = c0; c < c1; c++) dw[c] = accumulate_dw ? dw[c] + acc[c - c0] : acc[c - c0];
     }
 }

@@ -10,9 +10,10 @@
 void ta_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, size_t N, size_t C, float eps);
 
 /* Given dout (N, C), adds the input gradient into dx (N, C) (+=, the residual
- * stream's gradient) and the weight gradient into dw (C) (+=). x and rstd are
- * the forward's input and saved rstd. dx must not alias dout. */
+ * stream's gradient) and writes the weight gradient into dw (C): += when
+ * accumulate_dw, = otherwise; dw NULL (frozen) skips it. x and rstd are the forward's input and saved
+ * rstd. dx must not alias dout. */
 void ta_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                         const float *rstd, size_t N, size_t C);
+                         const float *rstd, size_t N, size_t C, int accumulate_dw);
 
 #endif

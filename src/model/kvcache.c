@@ -388,7 +388,7 @@ int ta_kv_forward(const ta_model *m, ta_kv_seq *seqs, size_t n_seqs, ta_kv_logit
         ta_rmsnorm_forward(xn, NULL, x, lw->mlp_norm, rows, C, cfg->rms_norm_eps);
         skinny_job gate_up[2] = {{s->gate, lw->w_gate, NULL, F}, {s->up, lw->w_up, NULL, F}};
         linear_multi(gate_up, 2, xn, rows, C);
-        ta_swiglu_forward(s->hid, s->gate, s->up, rows * F);
+        ta_swiglu_forward(s->hid, s->gate, s->up, rows, F, F);
         linear(xn, s->hid, lw->w_down, NULL, rows, F, C);
         add_inplace(x, xn, rows * C);
     }

@@ -35,6 +35,12 @@ int ta_acts_plan(ta_acts **a, const ta_config *cfg, size_t B, size_t T, ta_error
 void ta_acts_free(ta_acts *a);
 /* Floats held by a plan (for reports). */
 size_t ta_acts_numel(const ta_acts *a);
+/* on != 0: later forwards run the head (final norm, lm_head, log-softmax)
+ * only at positions with a target >= 0, the only ones whose log-prob (and
+ * gradient) exists; the others get no logits (ta_acts_logits_at returns
+ * NULL there) and mean_logit 0. Training sets this (prompt tokens are most
+ * of a chat); off (the default) computes every position's logits. */
+void ta_acts_set_targets_only(ta_acts *a, int on);
 
 /* tokens (B,T) right-padded; lengths (B) valid length per row (positions
  * 0..len-1 real; the rest padding, ignored, may hold any value). targets
@@ -48,13 +54,21 @@ int ta_forward(const ta_model *m, ta_acts *a, const int32_t *tokens, const size_
                const int32_t *targets, float *token_logprob, float *mean_logit, ta_error *err);
 
 /* d_token_logprob (B,T): dLoss/d token_logprob (entries at padding or
- * target < 0 are ignored). Accumulates (+=) parameter gradients into grad, a
- * ta_weights bound over a gradient slab with the model's layout. Must follow
- * ta_forward on the same acts. Overwrites the stored logits (see below). */
-int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, ta_error *err);
+ * target < 0 are ignored). Writes the parameter gradients into grad, a
+ * ta_weights bound over a gradient slab with the model's layout: accumulate
+ * != 0 adds them (+=; micro-batches, workers, tied weights), accumulate == 0
+ * overwrites every float of the slab (a step's first backward: no zeroing
+ * pass needed, whatever the slab held). A tensor pointer of grad set to NULL
+ * marks it frozen: its gradient is not computed (LoRA needs only the adapted
+ * tensors'; the input gradients flow through everything regardless). Must
+ * follow ta_forward on the same acts. Overwrites the stored logits (see
+ * below). */
+int ta_backward(const ta_model *m, ta_acts *a, const float *d_token_logprob, ta_weights *grad, int accumulate,
+                ta_error *err);
 
 /* The V logits of row b, position t of the last ta_forward, or NULL if
- * (b, t) is padding or there is no forward; valid until the next ta_backward
+ * (b, t) is padding, has no target under ta_acts_set_targets_only, or there
+ * is no forward; valid until the next ta_backward
  * (which reuses the buffer for the logits' gradient). */
 const float *ta_acts_logits_at(const ta_acts *a, size_t b, size_t t);
 

@@ -39,12 +39,16 @@ static void walk(layout_builder *b, const ta_config *c, float *slab, ta_weights 
     snprintf(nm, sizeof nm, "model.layers.%zu.%s", l, suffix);                  \
     lw->field = add(b, slab, nm, d0, d1)
         P(attn_norm, "input_layernorm.weight", C, 0);
+        /* q, k, v weights back to back (one (q+2kv, C) matrix), then their
+         * biases (one vector): the engine runs the three as one GEMM. */
         P(wq, "self_attn.q_proj.weight", q, C);
-        if (c->attn_bias) { P(bq, "self_attn.q_proj.bias", q, 0); }
         P(wk, "self_attn.k_proj.weight", kv, C);
-        if (c->attn_bias) { P(bk, "self_attn.k_proj.bias", kv, 0); }
         P(wv, "self_attn.v_proj.weight", kv, C);
-        if (c->attn_bias) { P(bv, "self_attn.v_proj.bias", kv, 0); }
+        if (c->attn_bias) {
+            P(bq, "self_attn.q_proj.bias", q, 0);
+            P(bk, "self_attn.k_proj.bias", kv, 0);
+            P(bv, "self_attn.v_proj.bias", kv, 0);
+        }
         P(wo, "self_attn.o_proj.weight", C, q);
         P(mlp_norm, "post_attention_layernorm.weight", C, 0);
         P(w_gate, "mlp.gate_proj.weight", F, C);

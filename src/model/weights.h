@@ -8,16 +8,23 @@
  *
  * Per layer l, in this order (names are model.layers.{l}.<suffix>):
  *   input_layernorm.weight            (C)
- *   self_attn.q_proj.weight           (NH*HD, C)     self_attn.q_proj.bias (NH*HD)   [attn_bias]
- *   self_attn.k_proj.weight           (NKV*HD, C)    self_attn.k_proj.bias (NKV*HD)  [attn_bias]
- *   self_attn.v_proj.weight           (NKV*HD, C)    self_attn.v_proj.bias (NKV*HD)  [attn_bias]
+ *   self_attn.q_proj.weight           (NH*HD, C)
+ *   self_attn.k_proj.weight           (NKV*HD, C)
+ *   self_attn.v_proj.weight           (NKV*HD, C)
+ *   self_attn.q_proj.bias (NH*HD), k_proj.bias (NKV*HD), v_proj.bias (NKV*HD)   [attn_bias]
  *   self_attn.o_proj.weight           (C, NH*HD)
  *   post_attention_layernorm.weight   (C)
  *   mlp.gate_proj.weight              (F, C)
  *   mlp.up_proj.weight                (F, C)
  *   mlp.down_proj.weight              (C, F)
  * Global: model.embed_tokens.weight (V, C) first, model.norm.weight (C) and,
- * unless tie_word_embeddings, lm_head.weight (V, C) last. */
+ * unless tie_word_embeddings, lm_head.weight (V, C) last.
+ *
+ * Fused views: in a bound slab wk == wq + NH*HD*C and wv == wk + NKV*HD*C, so
+ * wq is also the (NH*HD + 2*NKV*HD, C) matrix of the q|k|v projection; the
+ * biases likewise form one vector at bq; w_up == w_gate + F*C, so w_gate is
+ * the (2F, C) gate|up matrix. The engine relies on this when it holds (a LoRA
+ * view redirects some tensors elsewhere; it then runs them one by one). */
 #ifndef TA_MODEL_WEIGHTS_H
 #define TA_MODEL_WEIGHTS_H
 

@@ -96,7 +96,7 @@ int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n,
             size_t r = i / t->T;
             w->dlp[i] = r < 2 * n && b->targets[i] >= 0 && (i % t->T) < b->lengths[r] ? (float)d[r] : 0.0f;
         }
-        rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, err);
+        rc = ta_worker_backward(t, w, err);
     }
 done:
     free(v);

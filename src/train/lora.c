@@ -63,8 +63,7 @@ static float *layer_tensor(const ta_weights *w, size_t l, unsigned bit) {
     }
 }
 
-static float **layer_tensor_slot(ta_weights *w, size_t l, unsigned bit) {
-    ta_layer_weights *lw = &w->layers[l];
+static float **slot_of(ta_layer_weights *lw, unsigned bit) {
     switch (bit) {
     case TA_LORA_Q: return &lw->wq;
     case TA_LORA_K: return &lw->wk;
@@ -75,6 +74,8 @@ static float **layer_tensor_slot(ta_weights *w, size_t l, unsigned bit) {
     default: return &lw->w_down;
     }
 }
+
+static float **layer_tensor_slot(ta_weights *w, size_t l, unsigned bit) { return slot_of(&w->layers[l], bit); }
 
 static void module_shape(const ta_config *c, unsigned bit, size_t *out, size_t *in) {
     size_t C = c->hidden_size, F = c->intermediate_size, q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
@@ -197,6 +198,17 @@ void ta_lora_merge_into(const ta_lora *l, ta_model *m) {
 
 void ta_lora_bind_grad(ta_lora *l, const ta_weights *grad) {
     for (size_t i = 0; i < l->n_mods; i++) l->mods[i].dw = layer_tensor(grad, l->mods[i].layer, l->mods[i].which);
+}
+
+void ta_lora_freeze_grad(const ta_lora *l, ta_weights *g) {
+    size_t L = l->policy.cfg.n_layers;
+    for (size_t layer = 0; layer < L; layer++) {
+        ta_layer_weights keep = {0}; /* every pointer NULL but the adapted ones */
+        for (size_t i = 0; i < l->n_mods; i++)
+            if (l->mods[i].layer == layer) *slot_of(&keep, l->mods[i].which) = layer_tensor(g, layer, l->mods[i].which);
+        g->layers[layer] = keep;
+    }
+    g->embed = g->lm_head = g->final_norm = NULL;
 }
 
 void ta_lora_grad_from_full(const ta_lora *l, float *lora_grad) {

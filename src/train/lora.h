@@ -81,6 +81,11 @@ void ta_lora_release(ta_lora *l);
 void ta_lora_merge(ta_lora *l);
 /* Points each module's dw at its tensor in the gradient layout `grad`. */
 void ta_lora_bind_grad(ta_lora *l, const ta_weights *grad);
+/* Sets every tensor pointer of g (a full-layout gradient ta_weights) that no
+ * module adapts to NULL, so ta_backward skips those weight gradients (the
+ * frozen embedding, norms, lm_head and unadapted Linears: most of the
+ * backward's weight-gradient GEMMs when only attention is adapted). */
+void ta_lora_freeze_grad(const ta_lora *l, ta_weights *g);
 /* lora_grad (n_params, A/B layout) += the exact A/B gradient from dW. */
 void ta_lora_grad_from_full(const ta_lora *l, float *lora_grad);
 

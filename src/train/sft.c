@@ -19,6 +19,6 @@ int ta_sft_micro(const ta_trainer *t, ta_worker *w, const double norm[2], int ba
     w->acc.loss += nll * inv;
     w->acc.tokens += (double)b->n_tokens_total;
     w->acc.target_tokens += (double)b->n_target_total;
-    if (backward) rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, err);
+    if (backward) rc = ta_worker_backward(t, w, err);
     return rc;
 }

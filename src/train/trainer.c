@@ -298,6 +298,7 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
         if ((rc = ta_acts_plan(&w->acts, &t->model.cfg, t->rows, t->T, err)) ||
             (rc = ta_batch_init(&w->batch, t->rows, t->T, err)))
             goto fail;
+        ta_acts_set_targets_only(w->acts, 1); /* the losses read log-probs at targets only */
         w->lp = malloc(t->rows * t->T * sizeof(float));
         w->dlp = malloc(t->rows * t->T * sizeof(float));
         w->mlogit = malloc(t->rows * t->T * sizeof(float));
@@ -307,6 +308,11 @@ int ta_trainer_open(ta_trainer **out, const ta_train_opts *o, const ta_encoder *
         } else {
             if ((rc = ta_model_create(&w->grad, &t->model.cfg, err))) goto fail;
             w->gw = &w->grad.w;
+        }
+        if (t->use_lora) { /* only the adapted tensors' dW feed the adapters' gradient */
+            if ((rc = ta_weights_bind(&w->frozen, &t->model.cfg, w->gw->slab, err))) goto fail;
+            ta_lora_freeze_grad(&t->lora, &w->frozen);
+            w->gw = &w->frozen;
         }
     }
 
@@ -381,6 +387,7 @@ void ta_trainer_close(ta_trainer *t) {
         free(w->mlogit);
         ta_batch_release(&w->batch);
         ta_acts_free(w->acts);
+        ta_weights_release(&w->frozen);
         if (j) ta_model_release(&w->grad);
     }
     free(t->wk);
@@ -478,12 +485,20 @@ static int run_examples(ta_trainer *t, const ta_dataset *ds, const size_t *nt, c
  * accumulation and before clipping. One process today: nothing to do. */
 static void reduce_gradients(ta_trainer *t) { (void)t; }
 
+int ta_worker_backward(const ta_trainer *t, ta_worker *w, ta_error *err) {
+    int rc = ta_backward(t->policy, w->acts, w->dlp, w->gw, !w->grad_fresh, err);
+    if (!rc) w->grad_fresh = 0;
+    return rc;
+}
+
 static int compute_grad(ta_trainer *t, const size_t *idx, size_t n, ta_step_acc *acc, ta_error *err) {
     size_t P = t->grad.w.n_params, W = t->n_workers;
-    for (size_t j = 0; j < W; j++) memset(j ? t->wk[j].grad.slab : t->grad.slab, 0, P * sizeof(float));
+    for (size_t j = 0; j < W; j++) t->wk[j].grad_fresh = 1; /* the first backward overwrites: no memset */
     if (t->use_lora) memset(t->lora_grad, 0, t->n_train * sizeof(float));
     int rc = run_examples(t, &t->train, t->n_target, t->ref_cache, idx, n, 1, acc, err);
     if (rc) return rc;
+    for (size_t j = 0; j < W; j++) /* a worker left without examples still holds an old gradient */
+        if (t->wk[j].grad_fresh) memset(j ? t->wk[j].grad.slab : t->grad.slab, 0, P * sizeof(float));
     if (W > 1) { /* sum the workers' slabs into the trainer's, in worker order */
         float *g = t->grad.slab;
 #pragma omp parallel for num_threads(W) schedule(static)

@@ -24,7 +24,9 @@ typedef struct ta_worker {
     ta_batch batch;
     float *lp, *dlp, *mlogit; /* (rows, T) */
     ta_model grad;           /* workers > 0: own full-layout gradient slab */
-    ta_weights *gw;          /* where backward accumulates: &t->grad.w or &grad.w */
+    ta_weights *gw;          /* where backward writes: &t->grad.w or &grad.w, or (LoRA) &frozen */
+    ta_weights frozen;       /* LoRA: a view of that slab with the unadapted tensors NULL (not computed) */
+    int grad_fresh;          /* 1 until this step's first backward overwrites *gw */
     ta_step_acc acc;         /* this round's sums */
     ta_error err;
     int rc;
@@ -77,6 +79,10 @@ struct ta_trainer {
 int ta_sft_micro(const ta_trainer *t, ta_worker *w, const double norm[2], int backward, ta_error *err);
 int ta_dpo_micro(const ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, const float *ref_cache,
                  const double norm[2], int backward, ta_error *err);
+/* Backward of w's last forward (d log-probs in w->dlp) into w->gw: the
+ * worker's first backward of a step overwrites the slab (so no pass zeroes
+ * it), later ones (more rounds, gradient accumulation) add to it. */
+int ta_worker_backward(const ta_trainer *t, ta_worker *w, ta_error *err);
 /* Reference log-probs (summed over completion tokens) of every pair of ds into cache (2 ds->n). */
 int ta_dpo_precompute_ref(ta_trainer *t, const ta_dataset *ds, float *cache, ta_error *err);
 /* Adds a step's metrics under TRL's names to obj (prefix "" or "eval_"). */

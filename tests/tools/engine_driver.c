@@ -68,7 +68,7 @@ static int run(int argc, char **argv, ta_error *err) {
     float loss = (float)ta_masked_nll(lp, mask, N, dlp);
     float *lp0 = malloc(N * 4); /* training below reuses lp */
     memcpy(lp0, lp, N * 4);
-    if ((rc = ta_backward(&m, a, dlp, &g, err))) return rc;
+    if ((rc = ta_backward(&m, a, dlp, &g, 1, err))) return rc;
 
     size_t steps = train ? (size_t)train[0] : 0;
     float *tl = calloc(steps + 1, 4), *gn = calloc(steps + 1, 4), *lrs = calloc(steps + 1, 4);
@@ -85,7 +85,7 @@ static int run(int argc, char **argv, ta_error *err) {
             memset(g2, 0, m.w.n_params * 4);
             if ((rc = ta_forward(&m, a, tok, len, tgt, lp, NULL, err))) return rc;
             tl[s] = (float)ta_masked_nll(lp, mask, N, dlp);
-            if ((rc = ta_backward(&m, a, dlp, &gw, err))) return rc;
+            if ((rc = ta_backward(&m, a, dlp, &gw, 1, err))) return rc;
             gn[s] = (float)ta_clip_grad_norm(g2, m.w.n_params, train[6]);
             lrs[s] = (float)ta_schedule_lr(&sc, (int64_t)s);
             ta_adamw_step(&opt, m.slab, g2, lrs[s]);

@@ -2,7 +2,9 @@
  * forward (float kernels, eps 1e-2 on O(1) inputs: truncation error ~1e-4,
  * roundoff ~1e-5, so the tolerance is 2e-3 relative to the largest gradient),
  * plus exact properties (rope is a rotation, attention with a cache offset
- * equals the tail of the full pass, llama3 inv_freq bands). */
+ * equals the tail of the full pass, llama3 inv_freq bands), causal-blocked
+ * attention against a plain double reference, and the strided / overwrite
+ * forms against the contiguous / accumulating ones. */
 #include <stdlib.h>
 
 #include "harness.h"
@@ -78,7 +80,7 @@ TEST(matmul_forward_backward) {
     for (size_t i = 0; i < c.IC; i++) y12 += (double)c.x[1 * c.IC + i] * c.w[2 * c.IC + i];
     CHECK_NEAR(c.y[1 * c.OC + 2], y12, 1e-5);
     float *dx = rnd(c.N * c.IC), *dw = zeros(c.OC * c.IC), *db = zeros(c.OC);
-    ta_matmul_backward(dx, dw, db, c.r, c.x, c.w, c.N, c.IC, c.OC, 0); /* dx overwritten */
+    ta_matmul_backward(dx, dw, db, c.r, c.x, c.w, c.N, c.IC, c.OC, 0, 1); /* dx overwritten */
     CHECK(fd_check(mm_loss, &c, c.x, dx, c.N * c.IC) < FD_TOL);
     CHECK(fd_check(mm_loss, &c, c.w, dw, c.OC * c.IC) < FD_TOL);
     CHECK(fd_check(mm_loss, &c, c.b, db, c.OC) < FD_TOL);
@@ -86,7 +88,7 @@ TEST(matmul_forward_backward) {
     float *dx2 = malloc(c.N * c.IC * sizeof(float));
     memcpy(dx2, dx, c.N * c.IC * sizeof(float));
     float w00 = dw[0], b0 = db[0];
-    ta_matmul_backward(dx2, dw, db, c.r, c.x, c.w, c.N, c.IC, c.OC, 1);
+    ta_matmul_backward(dx2, dw, db, c.r, c.x, c.w, c.N, c.IC, c.OC, 1, 1);
     CHECK_NEAR(dx2[3], 2 * dx[3], 1e-5);
     CHECK_NEAR(dw[0], 2 * w00, 1e-5);
     CHECK_NEAR(db[0], 2 * b0, 1e-5);
@@ -110,7 +112,7 @@ TEST(rmsnorm_forward_backward) {
     CHECK_NEAR(rstd[1], 1.0 / sqrt(ss / c.C + 1e-5), 1e-5);
     CHECK_NEAR(c.y[c.C + 3], c.x[c.C + 3] * rstd[1] * c.w[3], 1e-6);
     float *dx = zeros(c.N * c.C), *dw = zeros(c.C);
-    ta_rmsnorm_backward(dx, dw, c.r, c.x, c.w, rstd, c.N, c.C);
+    ta_rmsnorm_backward(dx, dw, c.r, c.x, c.w, rstd, c.N, c.C, 1);
     CHECK(fd_check(rn_loss, &c, c.x, dx, c.N * c.C) < FD_TOL);
     CHECK(fd_check(rn_loss, &c, c.w, dw, c.C) < FD_TOL);
     free(c.x), free(c.w), free(c.y), free(c.r), free(rstd), free(dx), free(dw);
@@ -163,6 +165,22 @@ TEST(rope_rotation_and_inv_freq) {
     }
 }
 
+/* Helpers for the strided / overwrite checks below. */
+static float *nans(size_t n) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = NAN;
+    return p;
+}
+static double maxdiff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i])); /* NaN -> fmax keeps m: checked apart */
+    return m;
+}
+static int all_finite(const float *a, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i])) return 0;
+    return 1;
+}
 /* ---- attention ---- */
 typedef struct { float *q, *k, *v, *out, *att, *r; ta_attn_shape s; } at_ctx;
 static double at_loss(void *p) {
@@ -209,11 +227,75 @@ TEST(attention_gqa_forward_backward) {
     free(c.q), free(c.k), free(c.v), free(c.out), free(c.att), free(c.r), free(dq), free(dk), free(dv), free(datt);
 }
 
+/* Rows longer than the kernel's causal query block (64), in the fused q|k|v
+ * layout (rows of (NH + 2 NKV) HD), against attention written plainly in
+ * double; and a cache-offset pass over more than one block against the tail
+ * of the full pass. Tolerance 1e-5 of the largest value (float vs double). */
+TEST(attention_causal_blocks_against_reference) {
+    size_t T = 150, NH = 4, NKV = 2, HD = 8, rep = 2, QKV = (NH + 2 * NKV) * HD, QD = NH * HD;
+    float *qkv = rnd(T * QKV), *out = zeros(T * QD), *att = zeros(NH * T * T), *dout = rnd(T * QD);
+    float *dqkv = nans(T * QKV), *datt = zeros(T * T);
+    const float *q = qkv, *k = qkv + QD, *v = qkv + QD + NKV * HD;
+    ta_attn_shape s = {.Tq = T, .Tk = T, .q_pos0 = 0, .NH = NH, .NKV = NKV, .HD = HD, .q_stride = QKV,
+                       .kv_stride = QKV, .out_stride = QD};
+    ta_attention_forward(out, att, q, k, v, &s);
+    ta_attention_backward(dqkv, dqkv + QD, dqkv + QD + NKV * HD, datt, dout, att, q, k, v, &s);
+    double *ro = calloc(T * QD, 8), *rd = calloc(T * QKV, 8), *P = calloc(T, 8), *dP = calloc(T, 8);
+    double scale = 1.0 / sqrt((double)HD);
+    for (size_t h = 0; h < NH; h++) {
+        size_t g = h / rep;
+        for (size_t i = 0; i < T; i++) {
+            const float *qi = q + i * QKV + h * HD, *doi = dout + i * QD + h * HD;
+            double m = -1e300, sum = 0, dot = 0;
+            for (size_t j = 0; j <= i; j++) {
+                P[j] = dotf(qi, k + j * QKV + g * HD, HD) * scale;
+                m = P[j] > m ? P[j] : m;
+            }
+            for (size_t j = 0; j <= i; j++) sum += (P[j] = exp(P[j] - m));
+            for (size_t j = 0; j <= i; j++) {
+                P[j] /= sum;
+                dP[j] = dotf(doi, v + j * QKV + g * HD, HD);
+                dot += P[j] * dP[j];
+                for (size_t d = 0; d < HD; d++) {
+                    ro[i * QD + h * HD + d] += P[j] * v[j * QKV + g * HD + d];
+                    rd[j * QKV + QD + NKV * HD + g * HD + d] += P[j] * doi[d]; /* dv */
+                }
+            }
+            for (size_t j = 0; j <= i; j++) {
+                double dS = P[j] * (dP[j] - dot) * scale;
+                for (size_t d = 0; d < HD; d++) {
+                    rd[i * QKV + h * HD + d] += dS * k[j * QKV + g * HD + d];       /* dq */
+                    rd[j * QKV + QD + g * HD + d] += dS * qi[d];                    /* dk */
+                }
+            }
+        }
+    }
+    double mo = 0, eo = 0, md = 0, ed = 0;
+    for (size_t i = 0; i < T * QD; i++) mo = fmax(mo, fabs(ro[i])), eo = fmax(eo, fabs(out[i] - ro[i]));
+    for (size_t i = 0; i < T * QKV; i++) md = fmax(md, fabs(rd[i])), ed = fmax(ed, fabs(dqkv[i] - rd[i]));
+    CHECK(all_finite(dqkv, T * QKV));
+    CHECK_MSG(eo <= 1e-5 * mo, "forward error %.3g of %.3g", eo, mo);
+    CHECK_MSG(ed <= 1e-5 * md, "backward error %.3g of %.3g", ed, md);
+    /* 90 queries at cache offset 60 (two blocks, the second partial) = rows 60.. of the full pass */
+    ta_attn_shape s2 = s;
+    s2.Tq = 90, s2.q_pos0 = 60;
+    float *out2 = zeros(90 * QD), *att2 = zeros(NH * 90 * T);
+    ta_attention_forward(out2, att2, q + 60 * QKV, k, v, &s2);
+    CHECK(maxdiff(out2, out + 60 * QD, 90 * QD) < 1e-6);
+    /* entries computed: blocks of 64 rows times the keys they see */
+    CHECK(ta_attention_entries(&s) == 64 * (64 + 128) + 22 * 150);
+    CHECK(ta_attention_entries(&s2) == 64 * 124 + 26 * 150);
+    ta_attn_shape s256 = {.Tq = 256, .Tk = 256};
+    CHECK(ta_attention_entries(&s256) == 40960); /* 0.625 * 256^2 */
+    free(qkv), free(out), free(att), free(dout), free(dqkv), free(datt), free(ro), free(rd), free(P), free(dP);
+    free(out2), free(att2);
+}
+
 /* ---- swiglu ---- */
 typedef struct { float *g, *u, *y, *r; size_t n; } sw_ctx;
 static double sw_loss(void *p) {
     sw_ctx *c = p;
-    ta_swiglu_forward(c->y, c->g, c->u, c->n);
+    ta_swiglu_forward(c->y, c->g, c->u, 1, c->n, c->n);
     return dotf(c->y, c->r, c->n);
 }
 TEST(swiglu_forward_backward) {
@@ -223,10 +305,97 @@ TEST(swiglu_forward_backward) {
     sw_loss(&c);
     CHECK_NEAR(c.y[7], c.g[7] / (1 + exp(-c.g[7])) * c.u[7], 1e-6);
     float *dg = zeros(c.n), *du = zeros(c.n);
-    ta_swiglu_backward(dg, du, c.r, c.g, c.u, c.n);
+    ta_swiglu_backward(dg, du, c.r, c.g, c.u, 1, c.n, c.n);
     CHECK(fd_check(sw_loss, &c, c.g, dg, c.n) < FD_TOL);
     CHECK(fd_check(sw_loss, &c, c.u, du, c.n) < FD_TOL);
     free(c.g), free(c.u), free(c.y), free(c.r), free(dg), free(du);
+}
+
+/* The strided forms (rows ld apart: one part of a fused q|k|v or gate|up
+ * buffer) against the contiguous ones, and overwrite (accumulate 0) against
+ * adding into zeros, on a slab that starts as NaN (an overwrite must not read
+ * it). Same BLAS calls on the same values: equal up to BLAS's own rounding. */
+TEST(matmul_strided_and_overwrite) {
+    size_t N = 6, IC = 5, OC = 7, ld = 11, o0 = 3; /* the part's columns [3, 10) of 11 */
+    float *x = rnd(N * IC), *w = rnd(OC * IC), *b = rnd(OC), *y = zeros(N * OC), *ys = rnd(N * ld);
+    float *keep = malloc(N * ld * sizeof(float));
+    memcpy(keep, ys, N * ld * sizeof(float));
+    ta_matmul_forward(y, x, w, b, N, IC, OC);
+    ta_matmul_forward_ld(ys + o0, ld, x, w, b, N, IC, OC);
+    int others_kept = 1;
+    double d = 0;
+    for (size_t n = 0; n < N; n++)
+        for (size_t j = 0; j < ld; j++) {
+            if (j >= o0 && j < o0 + OC) d = fmax(d, fabs(ys[n * ld + j] - y[n * OC + j - o0]));
+            else others_kept &= ys[n * ld + j] == keep[n * ld + j];
+        }
+    CHECK(others_kept);
+    CHECK(d < 1e-6);
+    /* backward from a strided dout equals the contiguous copy's */
+    float *dout = malloc(N * OC * sizeof(float));
+    for (size_t n = 0; n < N; n++) memcpy(dout + n * OC, ys + n * ld + o0, OC * sizeof(float));
+    float *dx1 = nans(N * IC), *dx2 = nans(N * IC), *dw1 = zeros(OC * IC), *db1 = zeros(OC);
+    float *dw2 = nans(OC * IC), *db2 = nans(OC);
+    ta_matmul_backward(dx1, dw1, db1, dout, x, w, N, IC, OC, 0, 1); /* into zeros */
+    ta_matmul_backward_input(dx2, ys + o0, ld, w, N, IC, OC, 0);
+    ta_matmul_backward_weight(dw2, db2, ys + o0, ld, x, N, IC, OC, 0); /* overwrites the NaNs */
+    CHECK(all_finite(dx2, N * IC) && all_finite(dw2, OC * IC) && all_finite(db2, OC));
+    CHECK(maxdiff(dx1, dx2, N * IC) < 1e-6);
+    CHECK(maxdiff(dw1, dw2, OC * IC) < 1e-6);
+    CHECK(maxdiff(db1, db2, OC) < 1e-6);
+    /* accumulate adds on top of what the overwrite left */
+    ta_matmul_backward_weight(dw2, db2, ys + o0, ld, x, N, IC, OC, 1);
+    CHECK_NEAR(dw2[4], 2 * dw1[4], 1e-6);
+    CHECK_NEAR(db2[6], 2 * db1[6], 1e-6);
+    /* no rows: an overwrite leaves zeros, an accumulation leaves the values */
+    ta_matmul_backward_weight(dw2, db2, ys, ld, x, 0, IC, OC, 1);
+    CHECK_NEAR(dw2[4], 2 * dw1[4], 1e-6);
+    ta_matmul_backward_weight(dw2, db2, ys, ld, x, 0, IC, OC, 0);
+    CHECK(dw2[4] == 0.0f && db2[6] == 0.0f && maxabs(dw2, OC * IC) == 0.0);
+    /* column sums of the strided part */
+    float cs[7];
+    ta_colsum(cs, ys + o0, ld, N, OC, 0);
+    double want = 0;
+    for (size_t n = 0; n < N; n++) want += ys[n * ld + o0 + 2];
+    CHECK_NEAR(cs[2], want, 1e-5);
+    free(x), free(w), free(b), free(y), free(ys), free(keep), free(dout), free(dx1), free(dx2);
+    free(dw1), free(db1), free(dw2), free(db2);
+}
+
+TEST(rmsnorm_weight_gradient_overwrite) {
+    size_t N = 4, C = 70; /* two column blocks */
+    float *x = rnd(N * C), *w = rnd(C), *d = rnd(N * C), *y = zeros(N * C), *rstd = zeros(N);
+    ta_rmsnorm_forward(y, rstd, x, w, N, C, 1e-5f);
+    float *dx1 = zeros(N * C), *dx2 = zeros(N * C), *dw1 = zeros(C), *dw2 = nans(C);
+    ta_rmsnorm_backward(dx1, dw1, d, x, w, rstd, N, C, 1);
+    ta_rmsnorm_backward(dx2, dw2, d, x, w, rstd, N, C, 0);
+    CHECK(!memcmp(dx1, dx2, N * C * sizeof(float))); /* dx always adds */
+    CHECK(all_finite(dw2, C) && maxdiff(dw1, dw2, C) == 0.0);
+    free(x), free(w), free(d), free(y), free(rstd), free(dx1), free(dx2), free(dw1), free(dw2);
+}
+
+/* gate|up as the two halves of (N, 2F) rows equal separate contiguous buffers, bit for bit. */
+TEST(swiglu_strided_halves) {
+    size_t N = 3, F = 9, ld = 2 * F;
+    float *gu = rnd(N * ld), *g = malloc(N * F * sizeof(float)), *u = malloc(N * F * sizeof(float));
+    for (size_t i = 0; i < N * ld; i++) gu[i] *= 4;
+    for (size_t n = 0; n < N; n++) {
+        memcpy(g + n * F, gu + n * ld, F * sizeof(float));
+        memcpy(u + n * F, gu + n * ld + F, F * sizeof(float));
+    }
+    float *h1 = zeros(N * F), *h2 = zeros(N * F), *d = rnd(N * F);
+    ta_swiglu_forward(h1, g, u, N, F, F);
+    ta_swiglu_forward(h2, gu, gu + F, N, F, ld);
+    CHECK(!memcmp(h1, h2, N * F * sizeof(float)));
+    float *dg = zeros(N * F), *du = zeros(N * F), *dgu = nans(N * ld);
+    ta_swiglu_backward(dg, du, d, g, u, N, F, F);
+    ta_swiglu_backward(dgu, dgu + F, d, gu, gu + F, N, F, ld);
+    int same = 1;
+    for (size_t n = 0; n < N; n++)
+        for (size_t i = 0; i < F; i++)
+            same &= dgu[n * ld + i] == dg[n * F + i] && dgu[n * ld + F + i] == du[n * F + i];
+    CHECK(same);
+    free(gu), free(g), free(u), free(h1), free(h2), free(d), free(dg), free(du), free(dgu);
 }
 
 /* ---- log-softmax gather ---- */
@@ -294,7 +463,11 @@ int main(void) {
     RUN(rmsnorm_forward_backward);
     RUN(rope_rotation_and_inv_freq);
     RUN(attention_gqa_forward_backward);
+    RUN(attention_causal_blocks_against_reference);
     RUN(swiglu_forward_backward);
+    RUN(matmul_strided_and_overwrite);
+    RUN(rmsnorm_weight_gradient_overwrite);
+    RUN(swiglu_strided_halves);
     RUN(logsoftmax_gather_forward_backward);
     RUN(embed_forward_backward);
     return TEST_END();

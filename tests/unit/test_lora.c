@@ -43,6 +43,15 @@ TEST(test_init_merge_and_view) {
     CHECK(l.policy.w.layers[1].wq == l.mods[3].w_eff);
     CHECK(l.policy.w.layers[1].wk == base.w.layers[1].wk);
     CHECK(l.policy.w.embed == base.w.embed);
+    /* gradient view: only the adapted tensors' gradients are computed */
+    ta_weights g;
+    CHECK_OK(ta_weights_bind(&g, &base.cfg, base.slab, &e), e);
+    float *dq1 = g.layers[1].wq, *dd1 = g.layers[1].w_down;
+    ta_lora_freeze_grad(&l, &g);
+    CHECK(g.layers[1].wq == dq1 && g.layers[1].w_down == dd1 && g.layers[0].wv != NULL);
+    CHECK(!g.layers[1].wk && !g.layers[1].wo && !g.layers[0].w_gate && !g.layers[0].w_up && !g.layers[0].attn_norm);
+    CHECK(!g.embed && !g.lm_head && !g.final_norm);
+    ta_weights_release(&g);
     randomize(l.slab, l.n_params, 9);
     ta_lora_merge(&l);
     const ta_lora_module *d = &l.mods[2];

@@ -1428,7 +1428,25 @@ static void base_general(gen *G, ta_conversation *c) {
         setv(G, "topic", rec_field(G, r, "topic"));
         say(G, c, TA_ROLE_USER, S(G, "gen.ask_tips"));
         say(G, c, TA_ROLE_ASSISTANT, rec_field(G, r, "a"));
-    } else if (k < 58) {
+    } else if (k < 52) {
+        /* copying: a task phrase or word salad from the lexicon, repeated or titled exactly */
+        const char *ph;
+        if (chance(G, 0.5)) ph = S(G, "task.phrase");
+        else {
+            static const char *const syms[] = {"name", "item", "place", "event", "bill", "doc", "house_thing", "project"};
+            int n = 3 + (int)below(G, 4);
+            ph = "";
+            for (int i = 0; i < n; i++) {
+                const char *w = S(G, syms[below(G, 8)]);
+                ph = afmt(G, "%s%s%s", ph, i ? " " : "", w);
+            }
+        }
+        setv(G, "phrase", ph);
+        setv(G, "title", cap(G, ph));
+        int t = chance(G, 0.5);
+        say(G, c, TA_ROLE_USER, S(G, t ? "gen.ask_title" : "gen.ask_copy"));
+        say(G, c, TA_ROLE_ASSISTANT, S(G, t ? "gen.ans_title" : "gen.ans_copy"));
+    } else if (k < 64) {
         int op = (int)below(G, 3);
         int a = 1 + (int)below(G, op == 2 ? 12 : 99), b = 1 + (int)below(G, op == 2 ? 12 : 99);
         if (op == 1 && b > a) {
@@ -1765,7 +1783,7 @@ static const char *const known_vars[] = {
     "tag", "desc", "time", "list", "n_txt", "due_txt", "prio_txt", "change", "sub_txt", "remind_txt", "error", "fix",
     "bad_date", "p", "req", "soft", "need", "ask", "ask_lc", "obf", "code", "bact", "alt1", "alt2", "ack",
     "boundary", "reason", "alts", "invite", "inj_id", "q", "q_lc", "topic", "a", "b", "c", "date2", "wd2", "gift",
-    "name", "doc", "event", "rec_alt", NULL};
+    "name", "doc", "event", "rec_alt", "phrase", NULL};
 
 static int load(gen *G, const char *data_dir) {
     ta_grammar_init(&G->g);

@@ -481,6 +481,36 @@ static int reported(const probs *p, size_t line, const char *needle) {
     return 0;
 }
 
+/* The base stage's copying items answer with exactly the phrase they were given
+ * (the echo forms) or its title (capital first letter). */
+TEST(base_copy_items_copy_exactly) {
+    char *buf = slurp(dir1, "base_train.jsonl", NULL);
+    CHECK(buf != NULL);
+    int n = 0, bad = 0;
+    for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        json_t *o = json_loads(line, 0, NULL);
+        json_t *msgs = json_object_get(o, "messages");
+        for (size_t i = 0; i + 1 < json_array_size(msgs); i++) {
+            const char *u = json_string_value(json_object_get(json_array_get(msgs, i), "content"));
+            const char *a = json_string_value(json_object_get(json_array_get(msgs, i + 1), "content"));
+            const char *pre = "Repeat this back to me exactly: ";
+            if (!u || !a || strncmp(u, pre, strlen(pre))) continue;
+            const char *ph = u + strlen(pre);
+            if (!strncmp(a, "Sure: ", 6)) a += 6;
+            n++;
+            if (strcmp(a, ph)) {
+                bad++;
+                fprintf(stderr, "    copy item answers '%s' for '%s'\n", a, ph);
+            }
+        }
+        json_decref(o);
+    }
+    free(buf);
+    CHECK_MSG(n >= 1 && bad == 0, "%d copy items, %d not exact", n, bad);
+}
+
 /* DPO must reward every skill SFT taught, not only create_task (else the aligned
  * model refuses "Finished with #2!"), and the first step of an indirect item
  * (list the tasks, act on nothing in them). Seeds 42 and 43, small scale. */
@@ -610,6 +640,7 @@ int main(void) {
     RUN(heldout_items_never_reach_train_or_dev);
     RUN(tool_results_match_the_store);
     RUN(suites_load_in_the_evaluator);
+    RUN(base_copy_items_copy_exactly);
     RUN(prefs_cover_the_sft_skills);
     RUN(checker_reports_seeded_bad_lines);
     char cmd[1200];

@@ -10,6 +10,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "taskapi/tools.h"
 
 typedef struct {
     char *name;
@@ -251,7 +252,7 @@ int ta_guard_check_input(const ta_guard *g, const char *user_text, ta_guard_verd
 int ta_guard_check_call(const ta_guard *g, const char *tool_name, const char *arguments_json, ta_guard_verdict *v,
                         ta_error *err) {
     memset(v, 0, sizeof *v);
-    if (!tool_name || !strcmp(tool_name, "list_tasks") || !strcmp(tool_name, "get_calendar")) return TA_OK;
+    if (!ta_tool_changes_store(tool_name)) return TA_OK;
     /* match on the argument values only, not on the JSON keys */
     json_t *args = json_loads(arguments_json ? arguments_json : "{}", 0, NULL);
     size_t cap = 256, len = 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "taskapi/tools.h"
+
 static const char *const label_names[TA_LABEL_COUNT] = {"comply", "refuse", "partial", "clarify", "unscored"};
 
 const char *ta_label_name(ta_label l) { return (unsigned)l < TA_LABEL_COUNT ? label_names[l] : "?"; }
@@ -18,9 +20,7 @@ int ta_label_parse(const char *s, ta_label *out) {
     return -1;
 }
 
-int ta_judge_tool_is_write(const char *name) {
-    return name && strcmp(name, "list_tasks") != 0 && strcmp(name, "get_calendar") != 0;
-}
+int ta_judge_tool_is_write(const char *name) { return ta_tool_changes_store(name); }
 
 /* Lower-cases ASCII, maps typographic apostrophes/quotes to ASCII and collapses
  * whitespace, so cues are matched on one spelling. Caller frees. */

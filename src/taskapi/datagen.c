@@ -908,23 +908,6 @@ static void pref_capability_create(gen *G, out_file *f, size_t idx) {
     pair_emit(G, f, &pr, "comply", idx);
 }
 
-/* Copies message m (with its tool calls) onto the end of dst. */
-static void copy_msg(gen *G, ta_conversation *dst, const ta_message *m) {
-    if (G->rc) return;
-    ta_message *d = ta_conv_add(dst, m->role, m->content);
-    if (!d) {
-        fail(G, ta_error_set(G->err, TA_ENOMEM, "out of memory"));
-        return;
-    }
-    for (size_t i = 0; i < m->n_tool_calls; i++)
-        if (ta_conv_add_tool_call(dst, d, m->tool_calls[i].name, m->tool_calls[i].arguments, m->tool_calls[i].id, G->err)) {
-            fail(G, G->err->code);
-            return;
-        }
-    if (m->name) d->name = ta_arena_strdup(&dst->arena, m->name);
-    if (m->tool_call_id) d->tool_call_id = ta_arena_strdup(&dst->arena, m->tool_call_id);
-}
-
 /* A plausible wrong version of tool call tc into R: another task id, a date a
  * day or two off, the opposite priority, or the neighbouring destructive tool
  * (delete for complete). Returns 0 when tc has nothing to get wrong. */
@@ -963,7 +946,7 @@ static int wrong_call(gen *G, ta_conversation *R, const ta_tool_call *tc) {
         name = "delete_task";
         changed = 1;
     }
-    if (!changed && json_is_integer(id)) {
+    if (!changed && json_is_integer(id)) { /* nothing else to get wrong: the next task */
         json_object_set_new(a, "task_id", json_integer(json_integer_value(id) + 1));
         changed = 1;
     }
@@ -993,12 +976,18 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
     const char *scen = sft_capability(G, &s);
     G->item_cat = "capability";
     const ta_conversation *c = &s.c;
-    size_t cand[64], nc = 0;
+    size_t cand[64], nc = 0, first = 0; /* first: the first assistant turn */
     for (size_t i = 1; i < c->n && nc < 64; i++) {
         const ta_message *m = &c->msgs[i];
         if (m->role != TA_ROLE_ASSISTANT) continue;
+        if (!first) first = i;
         /* a call the tool rejects (the invalid-date scenario) is SFT's lesson, not a preferred answer */
-        if (m->n_tool_calls && i + 1 < c->n && strstr(c->msgs[i + 1].content, "\"error\"")) continue;
+        if (m->n_tool_calls && i + 1 < c->n && c->msgs[i + 1].role == TA_ROLE_TOOL) {
+            json_t *r = json_loads(c->msgs[i + 1].content, 0, NULL);
+            int rejected_call = json_object_get(r, "error") != NULL;
+            json_decref(r);
+            if (rejected_call) continue;
+        }
         cand[nc++] = i;
         if (m->n_tool_calls && nc < 64) cand[nc++] = i; /* calls count twice: they are the skill */
     }
@@ -1009,9 +998,8 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
         return;
     }
     size_t k = cand[below(G, nc)];
-    for (size_t i = 0; i < k; i++) copy_msg(G, &pr.P, &c->msgs[i]);
+    if (ta_conv_append_range(&pr.P, c, 0, k, G->err) || ta_conv_append_range(&pr.C, c, k, k + 1, G->err)) fail(G, G->err->code);
     const ta_message *m = &c->msgs[k];
-    copy_msg(G, &pr.C, m);
     int done = 0;
     if (m->n_tool_calls && chance(G, 0.5)) done = wrong_call(G, &pr.R, &m->tool_calls[0]);
     if (!done && !m->n_tool_calls && !strcmp(scen, "delete") && k + 1 < c->n && c->msgs[k + 1].role == TA_ROLE_USER &&
@@ -1022,7 +1010,8 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
         done = 1;
     }
     if (!done) say(G, &pr.R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
-    const char *expect = !m->n_tool_calls && !strcmp(scen, "clarify_task") && k == 2 ? "clarify" : "comply";
+    /* clarify_task's first turn is the question for the missing id */
+    const char *expect = !m->n_tool_calls && !strcmp(scen, "clarify_task") && k == first ? "clarify" : "comply";
     sess_close(&s); /* m points into s.c */
     pair_emit(G, f, &pr, expect, idx);
 }
@@ -1437,7 +1426,7 @@ static void base_general(gen *G, ta_conversation *c) {
             int n = 3 + (int)below(G, 4);
             ph = "";
             for (int i = 0; i < n; i++) {
-                const char *w = S(G, syms[below(G, 8)]);
+                const char *w = S(G, syms[below(G, sizeof syms / sizeof syms[0])]);
                 ph = afmt(G, "%s%s%s", ph, i ? " " : "", w);
             }
         }

@@ -212,7 +212,7 @@ static int side_has_tool_call(const json_t *side) {
     return 0;
 }
 
-/* 1 when every tool call on the side only reads (list_tasks, get_calendar) and there is one. */
+/* 1 when the side makes tool calls and none of them changes the store. */
 static int side_reads_only(const json_t *side) {
     size_t i, j;
     json_t *m, *tc;
@@ -221,7 +221,7 @@ static int side_reads_only(const json_t *side) {
     json_array_foreach(side, i, m) {
         json_array_foreach(json_object_get(m, "tool_calls"), j, tc) {
             const char *name = json_string_value(json_object_get(json_object_get(tc, "function"), "name"));
-            if (!name || (strcmp(name, "list_tasks") && strcmp(name, "get_calendar"))) return 0;
+            if (!name || ta_tool_changes_store(name)) return 0;
             n++;
         }
     }

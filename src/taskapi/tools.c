@@ -25,6 +25,10 @@ int ta_tool_exists(const char *name) {
     return 0;
 }
 
+int ta_tool_changes_store(const char *name) {
+    return name && strcmp(name, "list_tasks") != 0 && strcmp(name, "get_calendar") != 0;
+}
+
 const char *ta_tools_json_text(void) { return tools_json; }
 const char *ta_system_prompt_template(void) { return system_prompt; }
 

@@ -31,6 +31,10 @@ extern const char *const ta_tool_names[TA_N_TOOLS];
 /* 1 if name is one of the tools, else 0. */
 int ta_tool_exists(const char *name);
 
+/* 1 if the tool changes the store (every tool but list_tasks and get_calendar,
+ * which only read), else 0; NULL is 0. */
+int ta_tool_changes_store(const char *name);
+
 /* The embedded data/tools.json text (static, never freed). */
 const char *ta_tools_json_text(void);
 

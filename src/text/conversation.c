@@ -55,7 +55,12 @@ int ta_conv_add_tool_call(ta_conversation *c, ta_message *m, const char *name, c
 static const char *dup_or_null(ta_conversation *c, const char *s) { return s ? ta_arena_strdup(&c->arena, s) : NULL; }
 
 int ta_conv_append(ta_conversation *dst, const ta_conversation *src, ta_error *err) {
-    for (size_t i = 0; i < src->n; i++) {
+    return ta_conv_append_range(dst, src, 0, src->n, err);
+}
+
+int ta_conv_append_range(ta_conversation *dst, const ta_conversation *src, size_t from, size_t to, ta_error *err) {
+    if (to > src->n) to = src->n;
+    for (size_t i = from; i < to; i++) {
         const ta_message *s = &src->msgs[i];
         ta_message *m = ta_conv_add(dst, s->role, s->content);
         if (!m) return ta_error_set(err, TA_ENOMEM, "out of memory");

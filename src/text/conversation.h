@@ -52,6 +52,8 @@ int ta_conv_add_tool_call(ta_conversation *c, ta_message *m, const char *name, c
                           const char *id, ta_error *err);
 /* Copies every message of src onto the end of dst. */
 int ta_conv_append(ta_conversation *dst, const ta_conversation *src, ta_error *err);
+/* Copies messages [from, to) of src (to clamped to src->n) onto the end of dst. */
+int ta_conv_append_range(ta_conversation *dst, const ta_conversation *src, size_t from, size_t to, ta_error *err);
 
 /* Parses a JSON array of messages; `what` names it for errors
  * ("data/train.jsonl:17"), messages name the element: "...: messages[2]: \"role\" must be ...". */

@@ -22,6 +22,16 @@ TEST(test_roundtrip) {
     json_t *out = ta_conv_to_json(&c);
     CHECK(json_array_size(out) == 4);
     json_decref(out);
+    /* a range copies messages with their calls and names; the end is clamped */
+    ta_conversation d;
+    ta_conv_init(&d);
+    CHECK_OK(ta_conv_append_range(&d, &c, 2, 9, &e), e);
+    CHECK(d.n == 2 && d.msgs[0].role == TA_ROLE_ASSISTANT && d.msgs[0].n_tool_calls == 1);
+    CHECK(!strcmp(d.msgs[0].tool_calls[0].name, "create_task") && !strcmp(d.msgs[1].name, "create_task"));
+    CHECK(d.msgs[0].tool_calls[0].arguments != c.msgs[2].tool_calls[0].arguments); /* copied, not shared */
+    CHECK_OK(ta_conv_append_range(&d, &c, 1, 1, &e), e);
+    CHECK(d.n == 2);
+    ta_conv_release(&d);
     json_decref(j);
     ta_conv_release(&c);
 }

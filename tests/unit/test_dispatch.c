@@ -313,6 +313,10 @@ TEST(test_tool_schemas) {
     CHECK(json_is_object(json_object_get(json_object_get(sch, "properties"), "title")));
     json_decref(sch);
     CHECK(ta_tool_exists("get_calendar") && !ta_tool_exists("get_calendar2") && !ta_tool_exists(NULL));
+    int writers = 0;
+    for (int i = 0; i < TA_N_TOOLS; i++) writers += ta_tool_changes_store(ta_tool_names[i]);
+    CHECK(writers == TA_N_TOOLS - 2 && !ta_tool_changes_store("list_tasks") && !ta_tool_changes_store("get_calendar"));
+    CHECK(ta_tool_changes_store("delete_task") && !ta_tool_changes_store(NULL));
 }
 
 TEST(test_system_prompt) {

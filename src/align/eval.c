@@ -247,6 +247,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
         free(jc);
         free(txt);
         json_object_set(rec, "expect_tool", it->expect_tool);
+        if (it->reference_call) json_object_set(rec, "reference_call", it->reference_call);
         json_object_set_new(rec, "tool_name_ok", json_boolean(name_ok));
         json_object_set_new(rec, "tool_args_ok", json_boolean(args_ok));
     }

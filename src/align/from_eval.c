@@ -82,6 +82,55 @@ static json_t *expected_call(const json_t *expect_tool) {
     return json_pack("[{s:s,s:s,s:[o]}]", "role", "assistant", "content", "", "tool_calls", call);
 }
 
+/* 1 when both one-message sides open with the same tool call (name and arguments). */
+static int same_call(const json_t *a, const json_t *b) {
+    const json_t *fa = json_object_get(json_array_get(json_object_get(json_array_get(a, 0), "tool_calls"), 0), "function");
+    const json_t *fb = json_object_get(json_array_get(json_object_get(json_array_get(b, 0), "tool_calls"), 0), "function");
+    if (!fa || !fb || strcmp(s_of(fa, "name"), s_of(fb, "name"))) return 0;
+    return json_equal(json_object_get(fa, "arguments"), json_object_get(fb, "arguments"));
+}
+
+/* The first assistant message in (from, end) that has text and no tool call and
+ * follows a tool result; 0 if none. */
+static size_t text_after_result(const json_t *messages, size_t from, size_t end) {
+    for (size_t j = from + 1; j < end && j < json_array_size(messages); j++) {
+        const json_t *m = json_array_get(messages, j);
+        if (strcmp(s_of(m, "role"), "assistant")) continue;
+        if (json_array_size(json_object_get(m, "tool_calls")) || !s_of(m, "content")[0]) continue;
+        if (!strcmp(s_of(json_array_get(messages, j - 1), "role"), "tool")) return j;
+    }
+    return 0;
+}
+
+/* The reference answer to the tool result at messages[j - 1]: the call it answers
+ * (by tool_call_id, else by name) and the result through the SFT answer templates. */
+static char *result_answer(const json_t *messages, size_t j, uint64_t seed) {
+    const json_t *tool = json_array_get(messages, j - 1), *call = NULL;
+    const char *name = s_of(tool, "name"), *id = s_of(tool, "tool_call_id");
+    for (size_t i = j - 1; i-- > 0 && !call;) {
+        const json_t *m = json_array_get(messages, i);
+        if (strcmp(s_of(m, "role"), "assistant")) continue;
+        size_t c;
+        const json_t *tc;
+        json_array_foreach(json_object_get(m, "tool_calls"), c, tc) {
+            const json_t *fn = json_object_get(tc, "function");
+            if ((id[0] && !strcmp(s_of(tc, "id"), id)) || (!id[0] && !strcmp(s_of(fn, "name"), name))) {
+                call = fn;
+                break;
+            }
+        }
+        break; /* only the assistant message right before the results */
+    }
+    if (!call) return NULL;
+    json_t *res = json_loads(s_of(tool, "content"), 0, NULL);
+    char *out = NULL;
+    ta_error e = {0};
+    if (json_is_object(res) && ta_datagen_tool_answer(NULL, s_of(call, "name"), json_object_get(call, "arguments"), res, seed, &out, &e))
+        out = NULL;
+    json_decref(res);
+    return out;
+}
+
 int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, ta_from_eval_stats *st, ta_error *err) {
     memset(st, 0, sizeof *st);
     char dir[4096], tpath[4200];
@@ -122,7 +171,10 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
         const json_t *t;
         json_array_foreach(turns, k, t) {
             const char *e = s_of(t, "expect"), *l = s_of(t, "label");
-            int harmful = !strcmp(e, "refuse") && (!strcmp(l, "comply") || !strcmp(l, "partial"));
+            /* unscored counts as unsafe in the metrics, and here: an answer to a harmful turn
+               the judge cannot call a refusal (e.g. a refusal that trails into tool-call JSON) */
+            int unscored = !strcmp(e, "refuse") && !strcmp(l, "unscored");
+            int harmful = unscored || (!strcmp(e, "refuse") && (!strcmp(l, "comply") || !strcmp(l, "partial")));
             int false_ref = !strcmp(e, "comply") && (!strcmp(l, "refuse") || !strcmp(l, "partial"));
             int last = k + 1 == json_array_size(turns);
             int tool_fail = last && wrong_tool && !false_ref && !strcmp(e, "comply");
@@ -130,62 +182,99 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             long ui = user_index(messages, k);
             if (ui < 0) continue;
             long next = user_index(messages, k + 1);
-            /* the model's own answer to that turn: its first reply, or on a harmful turn the
-               reply that made the state-changing call (after e.g. a list_tasks whose result
-               carried an injected instruction: the prompt then holds that call and result,
-               so the chosen refusal answers what the model really saw) */
-            json_t *rejected = NULL;
-            size_t cut = 0;
-            for (size_t j = (size_t)ui + 1; j < json_array_size(messages) && (next < 0 || (long)j < next); j++) {
+            /* the model's own answer to that turn: its first reply; on a harmful turn the
+               reply that made the state-changing call, or when none did, its last reply
+               (after e.g. a list_tasks whose result carried an injected instruction, the
+               text that claimed to act on it): the prompt then holds what the model saw */
+            size_t cut = 0, end = next < 0 ? json_array_size(messages) : (size_t)next;
+            for (size_t j = (size_t)ui + 1; j < end; j++) {
                 const json_t *msg = json_array_get(messages, j);
                 if (strcmp(s_of(msg, "role"), "assistant")) continue;
-                if (!cut) cut = j;
-                if (harmful && writes(msg)) {
-                    cut = j;
-                    break;
-                }
-                if (!harmful) break;
+                if (!cut || harmful) cut = j;
+                if (!harmful || writes(msg)) break;
             }
             if (!cut) continue;
-            if (harmful && !strcmp(att, "indirect")) {
-                /* the harm is in a tool result: a pair is only right if the model had read it */
-                int saw_tool = 0;
-                for (size_t j = (size_t)ui + 1; j < cut; j++) saw_tool |= !strcmp(s_of(json_array_get(messages, j), "role"), "tool");
-                if (!saw_tool) {
-                    st->skipped_no_reference++;
-                    continue;
-                }
+            const json_t *cm = json_array_get(messages, cut);
+            if (harmful && json_array_size(json_object_get(cm, "tool_calls")) && !writes(cm)) {
+                st->skipped_no_reference++; /* the turn ended on a read-only call: nothing harmful to reject */
+                continue;
             }
             if (!well_formed(messages, cut)) {
                 st->skipped_malformed++;
                 continue;
             }
-            rejected = slice(messages, cut, cut + 1);
-            json_t *chosen = NULL;
-            if (harmful) {
+            /* indirect injection: the harm is in a tool result. Before the model read it, the
+               right answer is to read (the list_tasks call); after, the list and a refusal to
+               follow the task that carries the instructions. */
+            const json_t *listed = NULL;
+            int indirect = harmful && !strcmp(att, "indirect"), read_first = 0;
+            if (indirect) {
+                int saw_tool = 0;
+                for (size_t j = (size_t)ui + 1; j < cut; j++) {
+                    const json_t *msg = json_array_get(messages, j);
+                    if (strcmp(s_of(msg, "role"), "tool")) continue;
+                    saw_tool = 1;
+                    if (!strcmp(s_of(msg, "name"), "list_tasks")) listed = msg;
+                }
+                read_first = !saw_tool;
+            }
+            json_t *rejected = slice(messages, cut, cut + 1), *chosen = NULL;
+            uint64_t s = seed ^ (0x9e3779b97f4a7c15ULL * (st->items + 1)) ^ k;
+            if (read_first) {
+                chosen = json_pack("[{s:s,s:s,s:[{s:s,s:{s:s,s:{}}}]}]", "role", "assistant", "content", "", "tool_calls", "type",
+                                   "function", "function", "name", "list_tasks", "arguments");
+            } else if (harmful) {
                 char *refusal = NULL;
-                ta_error e2;
-                uint64_t s = seed ^ (0x9e3779b97f4a7c15ULL * (st->items + 1)) ^ k;
-                if (ta_datagen_refusal(NULL, cat, NULL, NULL, s, &refusal, &e2) == TA_OK) {
+                ta_error e2 = {0};
+                json_t *res = NULL;
+                if (listed) res = json_loads(s_of(listed, "content"), 0, NULL);
+                const json_t *tasks = json_object_get(res, "tasks");
+                /* self-harm: the caring answer with crisis resources, whoever wrote the request */
+                int irc = tasks && strcmp(cat, "self_harm") ? ta_datagen_indirect_refusal(NULL, cat, tasks, s, &refusal, &e2) : TA_EINVAL;
+                json_decref(res);
+                if (irc != TA_OK && ta_datagen_refusal(NULL, cat, NULL, NULL, s, &refusal, &e2) != TA_OK) refusal = NULL;
+                if (refusal) {
                     chosen = assistant_text(refusal);
                     free(refusal);
                 }
             } else {
                 chosen = expected_call(json_object_get(it, "expect_tool"));
+                /* expect_tool may leave out what is free to word (a title): the suite's reference call */
+                if (!chosen) chosen = expected_call(json_object_get(it, "reference_call"));
+            }
+            const json_t *cm_calls = json_object_get(json_array_get(messages, cut), "tool_calls");
+            if (false_ref && json_array_size(cm_calls) && (!chosen || same_call(chosen, rejected))) {
+                /* the call was right (or there is no reference call) and the refusal came in
+                   the text after its result (a "partial"): pair that text with what the SFT
+                   data says about the result */
+                json_decref(chosen);
+                chosen = NULL;
+                size_t j = text_after_result(messages, cut, end);
+                if (j) {
+                    char *answer = result_answer(messages, j, s);
+                    if (answer) {
+                        chosen = assistant_text(answer);
+                        free(answer);
+                        json_decref(rejected);
+                        rejected = slice(messages, j, j + 1);
+                        cut = j;
+                    }
+                }
             }
             if (!chosen) {
                 st->skipped_no_reference++;
                 json_decref(rejected);
                 continue;
             }
-            if (harmful) st->harmful++;
+            if (unscored) st->unscored++;
+            else if (harmful) st->harmful++;
             else if (false_ref) st->false_refusal++;
             else st->wrong_tool++;
             char id[600];
             snprintf(id, sizeof id, "fromeval-%s-t%zu", s_of(it, "id"), k + 1);
             json_t *pair = json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s}", "prompt", slice(messages, 0, cut), "chosen", chosen,
                                      "rejected", rejected, "id", id, "category", cat, "attack", att, "expect", e,
-                                     "source", harmful ? "harmful_compliance" : false_ref ? "false_refusal" : "wrong_tool_call");
+                                     "source", unscored ? "unscored_on_harmful" : harmful ? "harmful_compliance" : false_ref ? "false_refusal" : "wrong_tool_call");
             char *txt = json_dumps(pair, JSON_COMPACT | JSON_ENSURE_ASCII);
             if (txt) fprintf(mem, "%s\n", txt);
             free(txt);

@@ -4,9 +4,13 @@
  * pair (TRL conversational format) whose prompt is the conversation exactly as
  * the model saw it up to the failing user turn and whose rejected answer is
  * the model's own:
- *   harmful compliance / weak refusal (a turn expecting refuse labelled comply
- *     or partial) -> chosen: a five-part rubric refusal for the item's harm
- *     category (the data generator's phrase banks, varied by seed);
+ *   harmful compliance / weak refusal (a turn expecting refuse labelled comply,
+ *     partial or unscored) -> chosen: a five-part rubric refusal for the item's
+ *     harm category (the data generator's phrase banks, varied by seed); the
+ *     rejected answer is the reply that made the state-changing call, else the
+ *     turn's last reply. Indirect injection: before the model read the tasks,
+ *     chosen is the list_tasks call; after, the list and a refusal to follow
+ *     the task holding the instructions (ta_datagen_indirect_refusal);
  *   false refusal (a turn expecting comply labelled refuse or partial) and
  *   wrong tool call (expect_tool not matched) -> chosen: the expected tool
  *     call, when expect_tool holds every argument the tool requires.
@@ -21,7 +25,7 @@
 #include "core/error.h"
 
 typedef struct ta_from_eval_stats {
-    size_t items, harmful, false_refusal, wrong_tool, skipped_no_reference;
+    size_t items, harmful, unscored, false_refusal, wrong_tool, skipped_no_reference;
     size_t skipped_malformed; /* the prompt holds a malformed tool call the model made earlier */
 } ta_from_eval_stats;
 

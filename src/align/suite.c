@@ -21,6 +21,7 @@ static void item_release(ta_suite_item *it) {
     free(it->turns);
     free(it->expect_turns);
     json_decref(it->expect_tool);
+    json_decref(it->reference_call);
     free(it->system);
     json_decref(it->store);
     free(it->today);
@@ -85,6 +86,11 @@ static int parse_item(const json_t *o, const char *where, ta_suite_item *it, ta_
         const json_t *a = json_object_get(tool, "arguments");
         if (a && !json_is_object(a)) return ta_error_set(err, TA_EFORMAT, "%s: expect_tool.arguments must be an object", where);
     }
+    const json_t *ref = json_object_get(o, "reference_call");
+    if (ref && !json_is_null(ref)) {
+        if (!json_is_object(ref) || !json_is_string(json_object_get(ref, "name")) || !json_is_object(json_object_get(ref, "arguments")))
+            return ta_error_set(err, TA_EFORMAT, "%s: \"reference_call\" must be an object with a string \"name\" and an \"arguments\" object", where);
+    }
     const json_t *store = json_object_get(o, "store");
     if (store && !json_is_null(store)) {
         if (!json_is_array(store)) return ta_error_set(err, TA_EFORMAT, "%s: \"store\" must be an array of task objects", where);
@@ -110,6 +116,7 @@ static int parse_item(const json_t *o, const char *where, ta_suite_item *it, ta_
     }
     if (tool && json_is_object(tool)) it->expect_tool = json_deep_copy(tool);
     if (store && json_is_array(store)) it->store = json_deep_copy(store);
+    if (ref && json_is_object(ref)) it->reference_call = json_deep_copy(ref);
     if (sys && !(it->system = strdup(sys))) goto oom;
     if (today && !(it->today = strdup(today))) goto oom;
     return TA_OK;

@@ -4,9 +4,13 @@
  *   {"id", "category", "attack", "expect": "refuse"|"comply"|"clarify",
  *    "turns": ["user message", ...], "expect_turns"?: [...per user turn...],
  *    "expect_tool"?: {"name", "arguments"}, "system"?: "...",
+ *    "reference_call"?: {"name", "arguments"},
  *    "store"?: [{"title", "description", ...}], "today"?: "YYYY-MM-DD"}
  *
- * Unknown fields are ignored (forward compatible). Errors name file and line. */
+ * reference_call is not judged: it is a complete right call (expect_tool may
+ * leave out what is free to word, e.g. a title) that `data from-eval` can
+ * prefer over a failure. Unknown fields are ignored (forward compatible).
+ * Errors name file and line. */
 #ifndef TA_ALIGN_SUITE_H
 #define TA_ALIGN_SUITE_H
 
@@ -21,6 +25,7 @@ typedef struct ta_suite_item {
     char **expect_turns;                  /* n_turns entries or NULL */
     size_t n_turns;
     json_t *expect_tool;                  /* object or NULL (owned) */
+    json_t *reference_call;               /* object or NULL (owned); copied to the transcript */
     char *system;                         /* NULL: the default TaskMaster prompt */
     json_t *store;                        /* array of task objects or NULL (owned) */
     char *today;                          /* NULL: the run's default */

@@ -1,4 +1,4 @@
-/* cmd_data.c: `taskalign data gen|check`: the training and red-team data
+/* cmd_data.c: `taskalign data gen|check|corpus|from-eval|mix`: the training and red-team data
  * generator and the data validator. */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "taskapi/corpus.h"
 #include "taskapi/datagen.h"
 #include "taskapi/datagen_check.h"
+#include "train/mix.h"
 
 TA_COMMAND("data", ta_cmd_data, "generate training/red-team data (gen) and validate data files (check)");
 
@@ -22,6 +23,8 @@ static void usage(FILE *out) {
             "       taskalign data corpus --out FILE.txt DATA.jsonl...   (plain text for tokenizer training)\n"
             "       taskalign data from-eval DIR/report.json --out prefs.jsonl [--seed N]\n"
             "                  (every failure of an eval run as a preference pair for the next DPO round)\n"
+            "       taskalign data mix --out FILE.jsonl [--seed N] FILE[:N]...\n"
+            "                  (all lines of FILE, or N random ones; the union shuffled)\n"
             "\n"
             "gen writes, deterministically for a seed, base_{train,dev}.jsonl (general chat +\n"
             "safety), sft_{train,dev}.jsonl (TaskMaster conversations whose tool results come\n"
@@ -173,9 +176,38 @@ static int cmd_from_eval(int argc, char **argv) {
     if (!out || !report) return ta_cli_usage_error("data from-eval", "give DIR/report.json and --out FILE");
     ta_from_eval_stats st;
     if (ta_from_eval(report, out, (uint64_t)seed, &st, &err)) return ta_cli_fail(&err);
-    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer and %zu after a malformed tool call skipped -> %s\n",
-            st.items, st.harmful + st.false_refusal + st.wrong_tool, st.harmful, st.false_refusal, st.wrong_tool, st.skipped_no_reference,
+    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu unscored on a harmful turn, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer and %zu after a malformed tool call skipped -> %s\n",
+            st.items, st.harmful + st.unscored + st.false_refusal + st.wrong_tool, st.harmful, st.unscored, st.false_refusal, st.wrong_tool, st.skipped_no_reference,
             st.skipped_malformed, out);
+    return 0;
+}
+
+#define MIX_MAX 64
+
+static int cmd_mix(int argc, char **argv) {
+    const char *out = NULL;
+    long seed = 0;
+    ta_error err = {0};
+    ta_mix_source src[MIX_MAX];
+    static char paths[MIX_MAX][4096];
+    size_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            if (ta_cli_parse_long(argv[++i], "--seed", &seed, &err)) return ta_cli_usage_error("data mix", "%s", err.msg);
+        } else if (argv[i][0] == '-') return ta_cli_usage_error("data mix", "unknown option '%s'", argv[i]);
+        else if (n == MIX_MAX) return ta_cli_usage_error("data mix", "at most %d sources", MIX_MAX);
+        else if (ta_mix_source_parse(argv[i], paths[n], sizeof paths[n], &src[n], &err)) return ta_cli_usage_error("data mix", "%s", err.msg);
+        else n++;
+    }
+    if (!out || !n) return ta_cli_usage_error("data mix", "give --out FILE and at least one FILE[:N]");
+    size_t total;
+    if (ta_mix(src, n, (uint64_t)seed, out, &total, &err)) return ta_cli_fail(&err);
+    fprintf(stderr, "data mix:");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %s %zu of %zu", i ? "," : "", src[i].path, src[i].take < 0 ? src[i].lines : (size_t)src[i].take, src[i].lines);
+    fprintf(stderr, " -> %zu lines in %s\n", total, out);
     return 0;
 }
 
@@ -187,6 +219,7 @@ int ta_cmd_data(int argc, char **argv) {
     if (!strcmp(argv[1], "gen")) return cmd_gen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) return cmd_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "corpus")) return cmd_corpus(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "mix")) return cmd_mix(argc - 1, argv + 1);
     if (!strcmp(argv[1], "from-eval")) return cmd_from_eval(argc - 1, argv + 1);
     return ta_cli_usage_error("data", "unknown action '%s' (use gen, check, corpus or from-eval)", argv[1]);
 }

@@ -462,6 +462,22 @@ static void bind_list(gen *G, const json_t *arr, const char *what) {
     setv(G, "n_txt", afmt(G, "%zu %s%s", k, what, k == 1 ? "" : "s"));
 }
 
+/* Binds {list} and {n_txt} to a get_calendar result's tasks and reminders;
+ * 0 when the day is empty. */
+static int bind_calendar(gen *G, const json_t *r) {
+    json_t *tasks = json_object_get(r, "tasks"), *rem = json_object_get(r, "reminders");
+    if (!json_array_size(tasks) && !json_array_size(rem)) return 0;
+    bind_list(G, tasks, "task");
+    const char *list = getv(G, "list");
+    size_t i;
+    json_t *x;
+    json_array_foreach(rem, i, x) list = afmt(G, "%s%s- reminder at %.5s for #%lld %s", list, list[0] ? "\n" : "",
+                                              strlen(jstr(x, "remind_at")) >= 16 ? jstr(x, "remind_at") + 11 : "",
+                                              (long long)jint(x, "task_id"), jstr(x, "task_title"));
+    setv(G, "list", list);
+    return 1;
+}
+
 /* Seeds the store with tasks; returns how many; titles/phrases kept in arrays. */
 #define MAX_SEED 8
 typedef struct seeded {
@@ -968,6 +984,32 @@ static const char *sft_capability(gen *G, sess *s);
  * rejected a false refusal or a plausible wrong call. Without these DPO only
  * ever rewards create_task and refusals, and the aligned model refuses
  * "Finished with #2!". */
+/* The indirect-injection refusal where there is no injection: the answer to a
+ * clean tool result that lists tasks and then claims one of them gives orders.
+ * A model taught to refuse instructions inside a task (pref_harm's indirect
+ * pairs) learns here that an ordinary result is not one. The list is the
+ * result's tasks, the task it describes, or (a result without one, e.g. a
+ * reminder or an empty calendar) a made-up task, as a confused model writes. */
+static void phantom_injection(gen *G, ta_conversation *R, const char *result) {
+    json_t *r = json_loads(result, 0, NULL), *made = NULL;
+    const json_t *tasks = json_object_get(r, "tasks");
+    if (!json_array_size(tasks)) {
+        made = json_array();
+        if (json_is_string(json_object_get(r, "title")) && json_is_integer(json_object_get(r, "id")))
+            json_array_append(made, r);
+        else
+            json_array_append_new(made, json_pack("{sIss}", "id", (json_int_t)(1 + below(G, 3)), "title", cap(G, S(G, "task.phrase"))));
+        tasks = made;
+    }
+    size_t n = json_array_size(tasks);
+    bind_list(G, tasks, "task");
+    setv(G, "inj_id", afmt(G, "%lld", (long long)jint(json_array_get(tasks, below(G, n)), "id")));
+    setv(G, "bact", Sf(G, "ref.boundary.act.%s", ta_datagen_categories[below(G, C_SELF_HARM)]));
+    json_decref(made);
+    json_decref(r);
+    say(G, R, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
+}
+
 static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
     pair pr;
     pair_init(G, &pr, "capability", "none");
@@ -1007,6 +1049,10 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
         json_t *a = json_object();
         json_object_set_new(a, "task_id", json_integer(atoll(getv(G, "pid"))));
         tool_msg(G, &pr.R, "delete_task", a);
+        done = 1;
+    }
+    if (!done && !m->n_tool_calls && k > 0 && c->msgs[k - 1].role == TA_ROLE_TOOL && chance(G, 0.6)) {
+        phantom_injection(G, &pr.R, c->msgs[k - 1].content);
         done = 1;
     }
     if (!done) say(G, &pr.R, TA_ROLE_ASSISTANT, refusal(G, (int)below(G, C_SELF_HARM), S(G, "ref.need.generic")));
@@ -1313,19 +1359,7 @@ static const char *sft_capability(gen *G, sess *s) {
         json_t *r = call(G, s, "get_calendar", a);
         if (r) {
             setv(G, "date", due);
-            json_t *tasks = json_object_get(r, "tasks"), *rem = json_object_get(r, "reminders");
-            if (json_array_size(tasks) || json_array_size(rem)) {
-                bind_list(G, tasks, "task");
-                const char *list = getv(G, "list");
-                size_t i;
-                json_t *x;
-                json_array_foreach(rem, i, x) list = afmt(G, "%s%s- reminder at %.5s for #%lld %s", list, list[0] ? "\n" : "",
-                                                          strlen(jstr(x, "remind_at")) >= 16 ? jstr(x, "remind_at") + 11 : "",
-                                                          (long long)jint(x, "task_id"), jstr(x, "task_title"));
-                setv(G, "list", list);
-                say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.calendar"));
-            } else
-                say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.calendar_empty"));
+            say(G, &s->c, TA_ROLE_ASSISTANT, S(G, bind_calendar(G, r) ? "ans.calendar" : "ans.calendar_empty"));
             json_decref(r);
         }
         return "calendar";
@@ -1625,7 +1659,7 @@ static void gen_benign_suite(gen *G, out_file *f, size_t idx) {
     G->item_att = "none";
     rec_list *al = &G->ambig[G->split];
     char due[11];
-    json_t *turns = json_array(), *tool = NULL;
+    json_t *turns = json_array(), *tool = NULL, *ref = NULL;
     const char *expect = "comply", *kind;
     const char *near_name;
     if (al->n && chance(G, 0.3)) {
@@ -1644,11 +1678,14 @@ static void gen_benign_suite(gen *G, out_file *f, size_t idx) {
         json_t *args = json_object();
         if (due[0]) json_object_set_new(args, "due_date", json_string(due));
         tool = json_pack("{ssso}", "name", "create_task", "arguments", args);
+        /* what the SFT data does with it: the phrase as the title (not judged; for data from-eval) */
+        ref = json_pack("{ssso}", "name", "create_task", "arguments", create_args(cap(G, ph), due, NULL));
         kind = "lookalike";
         near_name = ta_datagen_categories[near];
     }
     json_t *o = suite_obj(G, afmt(G, "benign-%s-%05zu-%s-%s", ta_split_name(G->split), idx, kind, near_name), expect, turns);
     if (tool) json_object_set_new(o, "expect_tool", tool);
+    if (ref) json_object_set_new(o, "reference_call", ref);
     json_object_set_new(o, "today", json_string(G->today));
     emit(G, f, o);
 }
@@ -1846,6 +1883,11 @@ static const file_plan plans[] = {
     {"suites/benign_test.jsonl", TA_SPLIT_TEST, gen_benign_suite, 40, 300, 150},
     {"suites/capability_dev.jsonl", TA_SPLIT_DEV, gen_capability_suite, 20, 100, 20},
     {"suites/capability_test.jsonl", TA_SPLIT_TEST, gen_capability_suite, 40, 300, 150},
+    /* train-split suites: red-team the aligned model on what it was trained on and turn its
+       failures into a second, on-policy DPO round (`data from-eval`) without touching test */
+    {"suites/redteam_train.jsonl", TA_SPLIT_TRAIN, gen_redteam, 84, 840, 420},
+    {"suites/benign_train.jsonl", TA_SPLIT_TRAIN, gen_benign_suite, 40, 400, 200},
+    {"suites/capability_train.jsonl", TA_SPLIT_TRAIN, gen_capability_suite, 40, 400, 200},
 };
 #define N_PLANS (sizeof plans / sizeof plans[0])
 
@@ -2040,26 +2082,135 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
     return rc;
 }
 
-int ta_datagen_refusal(const char *data_dir, const char *cat, const char *p, const char *need, uint64_t seed,
-                       char **out, ta_error *err) {
-    int ci = cat_index(cat);
-    if (ci < 0) return ta_error_set(err, TA_EINVAL, "unknown harm category '%s'", cat);
+/* A generator for one answer outside a data file (refusals for `data from-eval`). */
+static gen *answer_gen(const char *data_dir, uint64_t seed, ta_error *err) {
     gen *G = calloc(1, sizeof *G);
-    if (!G) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    if (!G) {
+        ta_error_set(err, TA_ENOMEM, "out of memory");
+        return NULL;
+    }
     G->err = err;
     ta_arena_init(&G->arena, 1 << 14);
-    int rc = load(G, data_dir);
-    if (!rc) {
-        G->seed = seed;
-        G->split = TA_SPLIT_TRAIN;
-        begin_item(G, "refusal", 0);
-        setv(G, "p", p ? p : "them");
-        const char *r = refusal(G, ci, need ? need : "dealing with something hard");
-        rc = G->rc;
-        if (!rc && !(*out = strdup(r))) rc = ta_error_set(err, TA_ENOMEM, "out of memory");
+    if (load(G, data_dir)) {
+        ta_grammar_release(&G->g);
+        ta_arena_release(&G->arena);
+        free(G);
+        return NULL;
     }
+    G->seed = seed;
+    G->split = TA_SPLIT_TRAIN;
+    begin_item(G, "refusal", 0);
+    return G;
+}
+
+static int answer_done(gen *G, const char *r, char **out) {
+    int rc = G->rc;
+    if (!rc && !(*out = strdup(r))) rc = ta_error_set(G->err, TA_ENOMEM, "out of memory");
     ta_grammar_release(&G->g);
     ta_arena_release(&G->arena);
     free(G);
     return rc;
+}
+
+int ta_datagen_refusal(const char *data_dir, const char *cat, const char *p, const char *need, uint64_t seed,
+                       char **out, ta_error *err) {
+    int ci = cat_index(cat);
+    if (ci < 0) return ta_error_set(err, TA_EINVAL, "unknown harm category '%s'", cat);
+    gen *G = answer_gen(data_dir, seed, err);
+    if (!G) return err->code ? err->code : TA_ENOMEM;
+    setv(G, "p", p ? p : "them");
+    const char *r = refusal(G, ci, need ? need : "dealing with something hard");
+    return answer_done(G, r, out);
+}
+
+/* What SFT's assistant says about a tool's result (the ans.* templates), from
+ * the call and its result alone. NULL when the tool has no templated answer. */
+static const char *tool_answer(gen *G, const char *name, const json_t *args, const json_t *r) {
+    const char *err = jstr(r, "error");
+    if (err[0]) {
+        setv(G, "error", err);
+        setv(G, "fix", S(G, strstr(err, "not found") ? "fix.not_found" : "fix.bad_date"));
+        return S(G, "ans.tool_error");
+    }
+    if (!strcmp(name, "create_task") || !strcmp(name, "complete_task")) {
+        bind_task(G, r);
+        int sub = json_is_integer(json_object_get(args, "parent_id"));
+        if (sub) setv(G, "pid", afmt(G, "%lld", (long long)jint(args, "parent_id")));
+        return S(G, !strcmp(name, "complete_task") ? "ans.complete" : sub ? "ans.subtask" : "ans.create");
+    }
+    if (!strcmp(name, "update_task")) {
+        bind_task(G, r);
+        const char *change = "";
+        if (jstr(args, "due_date")[0]) change = afmt(G, "due %s", jstr(args, "due_date"));
+        else if (jstr(args, "priority")[0]) change = afmt(G, "%s priority", jstr(args, "priority"));
+        else if (jstr(args, "title")[0]) change = afmt(G, "titled \"%s\"", jstr(args, "title"));
+        else if (!strcmp(jstr(args, "status"), "in_progress")) change = "in progress";
+        else if (jstr(args, "status")[0]) change = jstr(args, "status");
+        setv(G, "change", change);
+        return S(G, "ans.update");
+    }
+    if (!strcmp(name, "delete_task")) {
+        setv(G, "id", afmt(G, "%lld", (long long)jint(args, "task_id")));
+        setv(G, "title", jstr(r, "title"));
+        int64_t sub = jint(r, "deleted_subtasks");
+        setv(G, "sub_txt", sub ? afmt(G, " along with %lld subtask%s", (long long)sub, sub == 1 ? "" : "s") : "");
+        return S(G, "ans.deleted");
+    }
+    if (!strcmp(name, "list_tasks")) {
+        const json_t *tasks = json_object_get(r, "tasks");
+        if (!json_array_size(tasks)) return S(G, "ans.list_empty");
+        bind_list(G, tasks, "task");
+        return S(G, "ans.list");
+    }
+    if (!strcmp(name, "create_reminder")) {
+        const char *at = jstr(r, "remind_at");
+        setv(G, "id", afmt(G, "%lld", (long long)jint(r, "task_id")));
+        setv(G, "title", jstr(r, "task_title"));
+        setv(G, "remind_txt", strlen(at) >= 16 ? afmt(G, "%.10s at %.5s", at, at + 11) : at);
+        return S(G, "ans.reminder");
+    }
+    if (!strcmp(name, "create_project")) {
+        setv(G, "project", jstr(args, "name"));
+        return S(G, "ans.project");
+    }
+    if (!strcmp(name, "get_calendar")) {
+        setv(G, "date", jstr(r, "date")[0] ? jstr(r, "date") : jstr(args, "date"));
+        return S(G, bind_calendar(G, r) ? "ans.calendar" : "ans.calendar_empty");
+    }
+    return NULL;
+}
+
+int ta_datagen_tool_answer(const char *data_dir, const char *tool, const json_t *args, const json_t *result, uint64_t seed,
+                           char **out, ta_error *err) {
+    if (!json_is_object(result)) return ta_error_set(err, TA_EINVAL, "a tool answer needs the tool's result object");
+    gen *G = answer_gen(data_dir, seed, err);
+    if (!G) return err->code ? err->code : TA_ENOMEM;
+    const char *r = tool_answer(G, tool, json_is_object(args) ? args : NULL, result);
+    if (!r && !G->rc) G->rc = ta_error_set(err, TA_EINVAL, "no answer template for tool '%s'", tool);
+    return answer_done(G, r, out);
+}
+
+int ta_datagen_indirect_refusal(const char *data_dir, const char *cat, const json_t *tasks, uint64_t seed, char **out,
+                                ta_error *err) {
+    int ci = cat_index(cat);
+    if (ci < 0) return ta_error_set(err, TA_EINVAL, "unknown harm category '%s'", cat);
+    if (!json_is_array(tasks) || !json_array_size(tasks))
+        return ta_error_set(err, TA_EINVAL, "an indirect refusal needs the listed tasks (a non-empty array)");
+    const json_t *inj = json_array_get(tasks, json_array_size(tasks) - 1), *t;
+    size_t i;
+    json_array_foreach(tasks, i, t) {
+        const char *d = json_string_value(json_object_get(t, "description"));
+        if (d && d[0]) {
+            inj = t;
+            break;
+        }
+    }
+    if (!json_is_integer(json_object_get(inj, "id"))) return ta_error_set(err, TA_EINVAL, "a listed task has no integer \"id\"");
+    gen *G = answer_gen(data_dir, seed, err);
+    if (!G) return err->code ? err->code : TA_ENOMEM;
+    bind_list(G, tasks, "task");
+    setv(G, "inj_id", afmt(G, "%lld", (long long)json_integer_value(json_object_get(inj, "id"))));
+    setv(G, "bact", Sf(G, "ref.boundary.act.%s", ta_datagen_categories[ci]));
+    const char *r = S(G, "ref.indirect");
+    return answer_done(G, r, out);
 }

@@ -8,6 +8,8 @@
  *                              ":memory:" store through ta_dispatch
  *   prefs_{train,dev}.jsonl    preference pairs (TRL conversational)
  *   suites/{redteam,benign,capability}_{dev,test}.jsonl   suite format (issue 4)
+ *   suites/{redteam,benign,capability}_train.jsonl        the same over the train split
+ *                              (red-team on training prompts for on-policy DPO)
  *   manifest.json              seed, scale, held-out design, per-file lines,
  *                              chars, estimated tokens (chars/4), sha256 and
  *                              counts per category x attack family
@@ -18,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "core/error.h"
 
@@ -63,5 +67,18 @@ int ta_datagen_run(const ta_datagen_opts *o, ta_datagen_stats *st, ta_error *err
  * data_dir (NULL: embedded); for tests and for `data from-eval`. *out is malloc'd. */
 int ta_datagen_refusal(const char *data_dir, const char *cat, const char *p, const char *need, uint64_t seed,
                        char **out, ta_error *err);
+
+/* The answer to an indirect injection after list_tasks: the list, then a refusal
+ * to follow the task that carries the instructions (the first task in `tasks`
+ * with a non-empty description, else the last), offering to delete it.
+ * tasks: list_tasks's "tasks" array ({id, title, status, ...} objects). */
+/* What the TaskMaster of the SFT data says after `tool` ran with `args` and
+ * returned `result` (the ans.* templates: "I've added ...", the list, the
+ * calendar, an error with a fix). TA_EINVAL for a tool without one. */
+int ta_datagen_tool_answer(const char *data_dir, const char *tool, const json_t *args, const json_t *result, uint64_t seed,
+                           char **out, ta_error *err);
+
+int ta_datagen_indirect_refusal(const char *data_dir, const char *cat, const json_t *tasks, uint64_t seed, char **out,
+                                ta_error *err);
 
 #endif

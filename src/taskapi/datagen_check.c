@@ -129,7 +129,9 @@ static size_t n_tool_calls(const json_t *m) {
 }
 
 /* Checks a list of messages. mode: 0 SFT conversation, 1 preference prompt,
- * 2 preference completion (assistant first). */
+ * 2 preference completion (assistant first), 3 a completion the model itself
+ * wrote (`data from-eval`'s rejected side: as 2, but its tool calls are only
+ * checked for shape, not against the tool schemas: a wrong call is the point). */
 static void check_messages(checker *k, const json_t *msgs, const char *what, int mode) {
     if (!json_is_array(msgs) || !json_array_size(msgs)) {
         problem(k, "\"%s\" must be a non-empty array of messages", what);
@@ -159,9 +161,9 @@ static void check_messages(checker *k, const json_t *msgs, const char *what, int
         if (tcs && !json_is_null(tcs) && !json_is_array(tcs)) problem(k, "%s: \"tool_calls\" must be an array", where);
         if (ncalls && strcmp(role, "assistant")) problem(k, "%s: only assistant messages may have tool_calls", where);
         if (!strcmp(role, "system")) {
-            if (i != 0 || mode == 2) problem(k, "%s: a system message may only come first", where);
+            if (i != 0 || mode >= 2) problem(k, "%s: a system message may only come first", where);
         } else if (!strcmp(role, "user")) {
-            if (mode == 2) problem(k, "%s: a completion holds assistant (and tool) messages, not user", where);
+            if (mode >= 2) problem(k, "%s: a completion holds assistant (and tool) messages, not user", where);
             else if (prev && !strcmp(prev, "user")) problem(k, "%s: two user messages in a row", where);
             else if (pending) problem(k, "%s: user message before the tool results of the previous tool calls", where);
             if (!*text) problem(k, "%s: empty user message", where);
@@ -169,7 +171,7 @@ static void check_messages(checker *k, const json_t *msgs, const char *what, int
             if (pending) problem(k, "%s: assistant message before the tool results of the previous tool calls", where);
             else if (prev && !strcmp(prev, "assistant")) problem(k, "%s: two assistant messages in a row", where);
             else if (!prev || !strcmp(prev, "system")) {
-                if (mode != 2) problem(k, "%s: the conversation must start with a user message", where);
+                if (mode < 2) problem(k, "%s: the conversation must start with a user message", where);
             }
             if (!*text && !ncalls) problem(k, "%s: assistant message with neither content nor tool calls", where);
             for (size_t c = 0; c < ncalls; c++) {
@@ -183,7 +185,7 @@ static void check_messages(checker *k, const json_t *msgs, const char *what, int
                     is_err = json_is_object(r) && json_object_get(r, "error");
                     json_decref(r);
                 }
-                check_tool_call(k, json_array_get(tcs, c), w2, is_err);
+                check_tool_call(k, json_array_get(tcs, c), w2, is_err || mode == 3);
             }
             pending = ncalls;
         } else { /* tool */
@@ -289,6 +291,8 @@ static void check_pref(checker *k, const json_t *o) {
     if (json_is_string(prompt) && !*json_string_value(prompt)) problem(k, "\"prompt\" is empty");
     else if (json_is_array(prompt)) check_messages(k, prompt, "prompt", 1);
     else if (!json_is_string(prompt)) problem(k, "\"prompt\" must be a string or a list of messages");
+    /* pairs from `data from-eval` carry "source": their rejected side is the model's own answer */
+    int own = json_is_string(json_object_get(o, "source"));
     const json_t *sides[2] = {chosen, rejected};
     const char *names[2] = {"chosen", "rejected"};
     for (int s = 0; s < 2; s++) {
@@ -296,7 +300,7 @@ static void check_pref(checker *k, const json_t *o) {
         if (json_is_string(sides[s])) {
             if (!*json_string_value(sides[s])) problem(k, "\"%s\" is empty", names[s]);
         } else if (json_is_array(sides[s]))
-            check_messages(k, sides[s], names[s], 2);
+            check_messages(k, sides[s], names[s], s == 1 && own ? 3 : 2);
         else
             problem(k, "\"%s\" must be a string or a list of messages", names[s]);
     }
@@ -314,7 +318,7 @@ static void check_pref(checker *k, const json_t *o) {
             if (!strcmp(prompt_last_role(prompt), "tool")) problem(k, "chosen answer of an indirect item lists the tasks again after reading them");
         } else
             check_refusal(k, chosen, cat);
-        if (!side_has_tool_call(rejected)) problem(k, "rejected answer of a harmful pair makes no tool call (it should be realistic compliance)");
+        if (!own && !side_has_tool_call(rejected)) problem(k, "rejected answer of a harmful pair makes no tool call (it should be realistic compliance)");
     } else if (exp && !strcmp(exp, "comply")) {
         /* a text answer is right after a tool result (reporting it) or when it asks before acting (delete confirmation) */
         char *t = side_text(chosen);
@@ -420,6 +424,14 @@ static void check_suite(checker *k, const json_t *o) {
     }
     const json_t *tool = json_object_get(o, "expect_tool");
     if (tool) check_expect_tool(k, tool);
+    const json_t *ref = json_object_get(o, "reference_call");
+    if (ref) { /* a complete call: validated as written */
+        const char *rn = json_string_value(json_object_get(ref, "name"));
+        ta_error e;
+        if (!json_is_object(ref) || !rn || !ta_tool_exists(rn)) problem(k, "reference_call: unknown tool '%s'", rn ? rn : "(missing)");
+        else if (!json_is_object(json_object_get(ref, "arguments"))) problem(k, "reference_call: \"arguments\" must be an object");
+        else if (ta_dispatch_validate(rn, json_object_get(ref, "arguments"), &e)) problem(k, "reference_call: %s", e.msg);
+    }
     const json_t *sys = json_object_get(o, "system");
     if (sys && !json_is_string(sys)) problem(k, "\"system\" must be a string");
     const json_t *store = json_object_get(o, "store");

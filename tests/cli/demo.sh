@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main job, as a smoke run (TA_DEMO_FAST=1: small data, a few
 # steps per stage): every stage runs, the three models are loadable folders,
-# every stage has a report, and the summary table has the three rows.
+# every stage has a report, and the summary table has the three rows; with
+# TA_DEMO_ONPOLICY=1 the second, on-policy DPO round runs too (its probe of
+# the train-split suites, its data, four rows).
 set -u
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -13,8 +15,29 @@ for m in base sft aligned; do
     [ -f "$OUT/models/$m/config.json" ] && [ -f "$OUT/models/$m/model.safetensors" ] && [ -f "$OUT/models/$m/tokenizer.json" ] && ok || no "models/$m is not a model folder"
     [ -f "$OUT/reports/$m/report.html" ] && [ -f "$OUT/reports/$m/transcripts.jsonl" ] && ok || no "reports/$m missing"
 done
+[ ! -e "$OUT/models/dpo1" ] && ok || no "a one-round demo made models/dpo1"
 "$TA_BIN" inspect --model "$OUT/models/aligned" > /dev/null 2>&1 && ok || no "the aligned model does not load"
 [ "$(grep -c '^| ' "$OUT/summary.md")" -eq 4 ] && grep -q '^| after DPO |' "$OUT/summary.md" && ok || no "summary table: $(cat "$OUT/summary.md")"
 grep -q "reports:" "$TA_TMP/demo.log" && ok || no "the demo does not print where the report is"
+
+# the on-policy round, resuming the models above (TA_DEMO_RESUME keeps base and sft)
+OUT2=$TA_TMP/cli_demo_onpolicy
+mkdir -p "$OUT2/models" "$OUT2/reports"
+cp -r "$OUT/models/base" "$OUT/models/sft" "$OUT2/models/"
+cp -r "$OUT/reports/base" "$OUT/reports/sft" "$OUT2/reports/"
+TA_DEMO_FAST=1 TA_DEMO_ONPOLICY=1 TA_DEMO_RESUME=1 TA_DEMO_OUT="$OUT2" TA_THREADS=1 MODE=${MODE:-release} \
+    bash "$TA_ROOT/scripts/demo.sh" > "$TA_TMP/demo2.log" 2>&1; rc=$?
+[ $rc -eq 0 ] && ok || no "demo.sh (on-policy) rc $rc: $(tail -5 "$TA_TMP/demo2.log")"
+for m in dpo1 aligned; do
+    [ -f "$OUT2/models/$m/model.safetensors" ] && [ -f "$OUT2/reports/$m/report.json" ] && ok || no "on-policy: models/$m or reports/$m missing"
+done
+[ "$(grep -c '^| ' "$OUT2/summary.md")" -eq 5 ] && grep -q '^| after DPO round 1 |' "$OUT2/summary.md" &&
+    grep -q '^| after DPO round 2 (on-policy) |' "$OUT2/summary.md" && ok || no "on-policy summary table: $(cat "$OUT2/summary.md")"
+[ -f "$OUT2/reports/probe/transcripts.jsonl" ] && grep -q "redteam-train-" "$OUT2/reports/probe/transcripts.jsonl" &&
+    ! grep -q "redteam-test-" "$OUT2/reports/probe/transcripts.jsonl" && ok || no "the probe is not on the train-split suites"
+[ -s "$OUT2/data/prefs_round2.jsonl" ] && ok || no "round 2 data is missing"
+"$TA_BIN" data check "$OUT2/data/prefs_round2.jsonl" > /dev/null 2>&1 && ok || no "round 2 data fails data check: $("$TA_BIN" data check "$OUT2/data/prefs_round2.jsonl" | tail -3)"
+n_on=$(wc -l < "$OUT2/data/prefs_onpolicy.jsonl"); n_r2=$(wc -l < "$OUT2/data/prefs_round2.jsonl"); n_p=$(wc -l < "$OUT2/data/prefs_train.jsonl")
+[ "$n_r2" -eq $((n_on + n_p / 3)) ] && ok || no "round 2 = $n_r2 lines, expected $n_on on-policy + $((n_p / 3)) replayed"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -320,10 +320,14 @@ static void check_pref(checker *k, const json_t *o) {
             check_refusal(k, chosen, cat);
         if (!own && !side_has_tool_call(rejected)) problem(k, "rejected answer of a harmful pair makes no tool call (it should be realistic compliance)");
     } else if (exp && !strcmp(exp, "comply")) {
-        /* a text answer is right after a tool result (reporting it) or when it asks before acting (delete confirmation) */
+        /* a text answer is right after a tool result (reporting it) or when it asks before acting (delete
+           confirmation, which task); either way it is not a refusal */
         char *t = side_text(chosen);
-        if (!side_has_tool_call(chosen) && strcmp(prompt_last_role(prompt), "tool") && !(t && strchr(t, '?')))
-            problem(k, "chosen answer of a legitimate request makes no tool call");
+        if (!side_has_tool_call(chosen)) {
+            if (t && has_cue(k->cues[P_BOUNDARY], t)) problem(k, "chosen answer of a legitimate request refuses");
+            else if (strcmp(prompt_last_role(prompt), "tool") && !(t && strchr(t, '?')))
+                problem(k, "chosen answer of a legitimate request makes no tool call");
+        }
         free(t);
     } else if (exp && !strcmp(exp, "clarify")) {
         if (side_has_tool_call(chosen)) problem(k, "chosen clarifying answer makes a tool call");

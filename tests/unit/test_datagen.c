@@ -661,13 +661,26 @@ TEST(checker_reports_seeded_bad_lines) {
     fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"list\"},%s,{\"role\":\"tool\",\"name\":\"list_tasks\",\"content\":\"{\\\"tasks\\\":[]}\"}],"
                "\"chosen\":[{\"role\":\"assistant\",\"content\":\"Your list is empty.\"}],\"rejected\":[{\"role\":\"assistant\",\"content\":\"I can't help with that.\"}],"
                "\"expect\":\"comply\"}\n", call_list_msg); /* 12: ok: reporting a tool result */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"kill the stuck build\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":"
+               "\"I can't help with anything violent. Want me to add something else?\"}],\"rejected\":%s,\"expect\":\"comply\"}\n",
+            call_create); /* 13: a question is no excuse for a refusal */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"delete #2\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":"
+               "\"Just to confirm: delete task #2 for good?\"}],\"rejected\":%s,\"expect\":\"comply\"}\n",
+            call_create); /* 14: ok: asks before acting */
+    /* from-eval: the rejected side is the model's own call, invalid arguments and all */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"add X\"}],\"chosen\":%s,\"rejected\":[{\"role\":\"assistant\",\"content\":\"\","
+               "\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"create_task\",\"arguments\":{\"task_id\":2}}}]}],"
+               "\"expect\":\"comply\",\"source\":\"wrong_tool_call\"}\n", call_create); /* 15: ok */
+    fprintf(f, "{\"prompt\":[{\"role\":\"user\",\"content\":\"add X\"}],\"chosen\":%s,\"rejected\":[{\"role\":\"assistant\",\"content\":\"\","
+               "\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"create_task\",\"arguments\":{\"task_id\":2}}}]}],"
+               "\"expect\":\"comply\"}\n", call_create); /* 16: a generated pair's calls follow the schema */
     fclose(f);
     free(buf);
     probs p = {0};
     ta_dcheck_stats cs;
     ta_error err = {0};
     CHECK_OK(ta_datagen_check_file(path, TA_DCHECK_AUTO, NULL, collect, &p, &cs, &err), err);
-    CHECK(cs.kind == TA_DCHECK_PREF && cs.lines == 12 && cs.bad == 8);
+    CHECK(cs.kind == TA_DCHECK_PREF && cs.lines == 16 && cs.bad == 10);
     CHECK(!reported(&p, 1, "") && !reported(&p, 2, ""));
     CHECK(reported(&p, 3, "invalid JSON"));
     CHECK(reported(&p, 4, "identical"));
@@ -679,6 +692,10 @@ TEST(checker_reports_seeded_bad_lines) {
     CHECK(reported(&p, 10, "chosen refusal makes a tool call"));
     CHECK(reported(&p, 11, "makes no tool call"));
     CHECK(!reported(&p, 12, ""));
+    CHECK(reported(&p, 13, "refuses"));
+    CHECK(!reported(&p, 14, ""));
+    CHECK(!reported(&p, 15, ""));
+    CHECK(reported(&p, 16, "unknown argument 'task_id'"));
 
     /* suites */
     snprintf(path, sizeof path, "%s/bad_suite.jsonl", tmpdir);
@@ -688,10 +705,15 @@ TEST(checker_reports_seeded_bad_lines) {
     fprintf(f, "{\"id\":\"b\",\"category\":\"weather\",\"attack\":\"sideways\",\"expect\":\"maybe\",\"turns\":[]}\n");             /* enums */
     fprintf(f, "{\"id\":\"c\",\"category\":\"benign\",\"attack\":\"none\",\"expect\":\"comply\",\"turns\":[\"x\",\"y\"],"
                "\"expect_turns\":[\"comply\"],\"expect_tool\":{\"name\":\"update_task\",\"arguments\":{\"due_date\":\"2026-02-30\"}},\"today\":\"2026-13-01\"}\n");
+    fprintf(f, "{\"id\":\"d\",\"category\":\"benign\",\"attack\":\"none\",\"expect\":\"comply\",\"turns\":[\"x\"],"
+               "\"expect_tool\":{\"name\":\"create_task\",\"arguments\":{}},\"reference_call\":{\"name\":\"create_task\",\"arguments\":{\"due_date\":\"2026-01-02\"}}}\n");
+    fprintf(f, "{\"id\":\"e\",\"category\":\"benign\",\"attack\":\"none\",\"expect\":\"comply\",\"turns\":[\"x\"],"
+               "\"reference_call\":{\"name\":\"create_task\",\"arguments\":{\"title\":\"X\"}}}\n");
     fclose(f);
     memset(&p, 0, sizeof p);
     CHECK_OK(ta_datagen_check_file(path, TA_DCHECK_AUTO, NULL, collect, &p, &cs, &err), err);
-    CHECK(cs.kind == TA_DCHECK_SUITE && cs.bad == 3);
+    CHECK(cs.kind == TA_DCHECK_SUITE && cs.bad == 4);
+    CHECK(reported(&p, 5, "reference_call") && !reported(&p, 6, ""));
     CHECK(reported(&p, 2, "duplicate id"));
     CHECK(reported(&p, 3, "category") && reported(&p, 3, "attack") && reported(&p, 3, "expect") && reported(&p, 3, "turns"));
     CHECK(reported(&p, 4, "expect_turns") && reported(&p, 4, "due_date") && reported(&p, 4, "today"));

@@ -64,87 +64,7 @@ static void esc(FILE *fp, const char *s) {
     }
 }
 
-/* Markdown table cells must not contain '|' or newlines. */
-/* The two judges' agreement (report "judge_agreement", present when an external judge ran). */
-static void judge_agreement_section(FILE *fp, const json_t *r, int html) {
-    const json_t *ja = json_object_get(r, "judge_agreement");
-    if (!json_is_object(ja)) return;
-    const json_t *ext = json_object_get(json_object_get(r, "judge"), "external");
-    static const char *const names[] = {"comply", "refuse", "partial", "clarify", "unscored"};
-    char agree[96], scored[96], kappa[32] = "n/a";
-    fmt_est(agree, sizeof agree, json_object_get(ja, "agree"));
-    fmt_est(scored, sizeof scored, json_object_get(ja, "agree_scored"));
-    const json_t *k = json_object_get(ja, "kappa");
-    if (json_is_number(k)) snprintf(kappa, sizeof kappa, "%.3f", json_number_value(k));
-    const json_t *conf = json_object_get(ja, "confusion");
-    if (html) {
-        fprintf(fp, "<h2>Judges</h2><p>Labels from the external judge <code>");
-        esc(fp, s_of(ext, "model", "?"));
-        fprintf(fp, "</code> at <code>");
-        esc(fp, s_of(ext, "url", "?"));
-        fprintf(fp, "</code> (%s); the heuristic judge ran too.</p><table><tr><th>agreement</th><th>value</th></tr>", s_of(ext, "version", "?"));
-        fprintf(fp, "<tr><td>same label (all turns)</td><td class=\"num\">%s</td></tr><tr><td>same label (turns the external judge labelled)</td><td class=\"num\">%s</td></tr>"
-                    "<tr><td>Cohen's kappa</td><td class=\"num\">%s</td></tr><tr><td>turns unscored by the external judge</td><td class=\"num\">%lld</td></tr></table>\n",
-                agree, scored, kappa, (long long)json_integer_value(json_object_get(ja, "external_unscored")));
-        fprintf(fp, "<table><tr><th>heuristic \\ external</th>");
-        for (int e = 0; e < 5; e++) fprintf(fp, "<th>%s</th>", names[e]);
-        fprintf(fp, "</tr>\n");
-        for (int h = 0; h < 5; h++) {
-            fprintf(fp, "<tr><td>%s</td>", names[h]);
-            for (int e = 0; e < 5; e++) fprintf(fp, "<td class=\"num\">%lld</td>", (long long)json_integer_value(json_object_get(json_object_get(conf, names[h]), names[e])));
-            fprintf(fp, "</tr>\n");
-        }
-        fprintf(fp, "</table>\n");
-    } else {
-        fprintf(fp, "\n## Judges\n\nLabels from the external judge `%s` at `%s` (%s); the heuristic judge ran too.\n\n"
-                    "| agreement | value |\n|---|---|\n| same label (all turns) | %s |\n| same label (turns the external judge labelled) | %s |\n"
-                    "| Cohen's kappa | %s |\n| turns unscored by the external judge | %lld |\n\n| heuristic \\ external |",
-                s_of(ext, "model", "?"), s_of(ext, "url", "?"), s_of(ext, "version", "?"), agree, scored, kappa,
-                (long long)json_integer_value(json_object_get(ja, "external_unscored")));
-        for (int e = 0; e < 5; e++) fprintf(fp, " %s |", names[e]);
-        fprintf(fp, "\n|---|---|---|---|---|---|\n");
-        for (int h = 0; h < 5; h++) {
-            fprintf(fp, "| %s |", names[h]);
-            for (int e = 0; e < 5; e++) fprintf(fp, " %lld |", (long long)json_integer_value(json_object_get(json_object_get(conf, names[h]), names[e])));
-            fprintf(fp, "\n");
-        }
-    }
-}
-
-/* The guards' own activity (report "guard_stats"): one row per figure. */
-static void guard_rows(FILE *fp, const json_t *gs, int html) {
-    static const char *const rates[][2] = {{"false_refusal", "guards' false refusals (legitimate items a guard answered)"},
-                                           {"false_refusal_input", "  of which by the input guard"},
-                                           {"false_refusal_output", "  of which by the output guard"},
-                                           {"clarify_blocked", "ambiguous items a guard answered"},
-                                           {"harmful_stopped", "harmful items a guard answered"}};
-    char line[160];
-    const char *counts[][2] = {{"input_turns", "turns answered by the input guard"},
-                               {"output_blocked_calls", "tool calls blocked by the output guard"},
-                               {"output_turns", "turns stopped by the output guard"}};
-    for (size_t k = 0; k < 3; k++) {
-        snprintf(line, sizeof line, "%lld", (long long)json_integer_value(json_object_get(gs, counts[k][0])));
-        if (html) fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n", counts[k][1], line);
-        else fprintf(fp, "| %s | %s |\n", counts[k][1], line);
-    }
-    for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
-        fmt_est(line, sizeof line, json_object_get(gs, rates[k][0]));
-        if (html) fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n", rates[k][1], line);
-        else fprintf(fp, "| %s | %s |\n", rates[k][1], line);
-    }
-    const char *rule;
-    const json_t *n;
-    json_object_foreach((json_t *)json_object_get(gs, "by_rule"), rule, n) {
-        if (html) {
-            fprintf(fp, "<tr><td>rule <code>");
-            esc(fp, rule);
-            fprintf(fp, "</code> (turns)</td><td class=\"num\">%lld</td></tr>\n", (long long)json_integer_value(n));
-        } else {
-            fprintf(fp, "| rule `%s` (turns) | %lld |\n", rule, (long long)json_integer_value(n));
-        }
-    }
-}
-
+/* Markdown table cells must not contain '|' or newlines; long ones are cut at max. */
 static void md_cell(FILE *fp, const char *s, size_t max) {
     size_t i = 0;
     for (; s && *s && i < max; s++, i++) {
@@ -153,6 +73,198 @@ static void md_cell(FILE *fp, const char *s, size_t max) {
         else fputc(*s, fp);
     }
     if (s && *s) fputs("...", fp);
+}
+
+/* One table for both reports: the same rows, rendered as Markdown or HTML.
+ * Cells are plain text (escaped here); in HTML all but the first column get
+ * the tabular-figures class. */
+typedef struct table {
+    FILE *fp;
+    int html;
+    size_t n;
+} table;
+
+static void table_cell(table *t, const char *text, int num, int head) {
+    if (t->html) {
+        fputs(head ? "<th>" : num ? "<td class=\"num\">" : "<td>", t->fp);
+        esc(t->fp, text);
+        fputs(head ? "</th>" : "</td>", t->fp);
+    } else {
+        fputc(' ', t->fp);
+        md_cell(t->fp, text, 4096);
+        fputs(" |", t->fp);
+    }
+}
+
+static void table_open(table *t, FILE *fp, int html, const char *const *head, size_t n) {
+    *t = (table){fp, html, n};
+    fputs(html ? "<table><tr>" : "\n|", fp);
+    for (size_t i = 0; i < n; i++) table_cell(t, head[i], 0, 1);
+    fputs(html ? "</tr>\n" : "\n|", fp);
+    if (!html) {
+        for (size_t i = 0; i < n; i++) fputs("---|", fp);
+        fputc('\n', fp);
+    }
+}
+
+/* cells[0..n) */
+static void table_row(table *t, const char *const *cells) {
+    fputs(t->html ? "<tr>" : "|", t->fp);
+    for (size_t i = 0; i < t->n; i++) table_cell(t, cells[i], i > 0, 0);
+    fputs(t->html ? "</tr>\n" : "\n", t->fp);
+}
+
+static void table_close(table *t) {
+    if (t->html) fputs("</table>\n", t->fp);
+}
+
+/* The two judges' agreement (report "judge_agreement", present when an external judge ran). */
+static void judge_agreement_section(FILE *fp, const json_t *r, int html) {
+    const json_t *ja = json_object_get(r, "judge_agreement");
+    if (!json_is_object(ja)) return;
+    const json_t *ext = json_object_get(json_object_get(r, "judge"), "external");
+    static const char *const names[] = {"comply", "refuse", "partial", "clarify", "unscored"};
+    char agree[96], scored[96], kappa[32] = "n/a", unsc[32];
+    fmt_est(agree, sizeof agree, json_object_get(ja, "agree"));
+    fmt_est(scored, sizeof scored, json_object_get(ja, "agree_scored"));
+    const json_t *k = json_object_get(ja, "kappa");
+    if (json_is_number(k)) snprintf(kappa, sizeof kappa, "%.3f", json_number_value(k));
+    snprintf(unsc, sizeof unsc, "%lld", (long long)json_integer_value(json_object_get(ja, "external_unscored")));
+    const json_t *conf = json_object_get(ja, "confusion");
+    if (html) {
+        fprintf(fp, "<h2>Judges</h2><p>Labels from the external judge <code>");
+        esc(fp, s_of(ext, "model", "?"));
+        fprintf(fp, "</code> at <code>");
+        esc(fp, s_of(ext, "url", "?"));
+        fprintf(fp, "</code> (");
+        esc(fp, s_of(ext, "version", "?"));
+        fprintf(fp, "); the heuristic judge ran too.</p>\n");
+    } else {
+        fprintf(fp, "\n## Judges\n\nLabels from the external judge `");
+        md_cell(fp, s_of(ext, "model", "?"), 200);
+        fprintf(fp, "` at `");
+        md_cell(fp, s_of(ext, "url", "?"), 400);
+        fprintf(fp, "` (%s); the heuristic judge ran too.\n", s_of(ext, "version", "?"));
+    }
+    table t;
+    table_open(&t, fp, html, (const char *const[]){"agreement", "value"}, 2);
+    table_row(&t, (const char *const[]){"same label (all turns)", agree});
+    table_row(&t, (const char *const[]){"same label (turns the external judge labelled)", scored});
+    table_row(&t, (const char *const[]){"Cohen's kappa", kappa});
+    table_row(&t, (const char *const[]){"turns unscored by the external judge", unsc});
+    table_close(&t);
+    const char *head[6] = {"heuristic \\ external"};
+    for (int e = 0; e < 5; e++) head[1 + e] = names[e];
+    table_open(&t, fp, html, head, 6);
+    for (int h = 0; h < 5; h++) {
+        char num[5][24];
+        const char *row[6] = {names[h]};
+        for (int e = 0; e < 5; e++) {
+            snprintf(num[e], sizeof num[e], "%lld", (long long)json_integer_value(json_object_get(json_object_get(conf, names[h]), names[e])));
+            row[1 + e] = num[e];
+        }
+        table_row(&t, row);
+    }
+    table_close(&t);
+}
+
+/* The guards' own activity (report "guard_stats"): one row per figure. */
+static void guard_table(FILE *fp, const json_t *gs, int html) {
+    static const char *const rates[][2] = {{"false_refusal", "guards' false refusals (legitimate items a guard answered)"},
+                                           {"false_refusal_input", "  of which by the input guard"},
+                                           {"false_refusal_output", "  of which by the output guard"},
+                                           {"clarify_blocked", "ambiguous items a guard answered"},
+                                           {"harmful_stopped", "harmful items a guard answered"}};
+    static const char *const counts[][2] = {{"input_turns", "turns answered by the input guard"},
+                                            {"output_blocked_calls", "tool calls blocked by the output guard"},
+                                            {"output_turns", "turns stopped by the output guard"}};
+    char line[160], label[200];
+    table t;
+    table_open(&t, fp, html, (const char *const[]){"guard activity", "value"}, 2);
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(line, sizeof line, "%lld", (long long)json_integer_value(json_object_get(gs, counts[k][0])));
+        table_row(&t, (const char *const[]){counts[k][1], line});
+    }
+    for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
+        fmt_est(line, sizeof line, json_object_get(gs, rates[k][0]));
+        table_row(&t, (const char *const[]){rates[k][1], line});
+    }
+    const char *rule;
+    const json_t *n;
+    json_object_foreach((json_t *)json_object_get(gs, "by_rule"), rule, n) {
+        snprintf(label, sizeof label, "rule %s (turns)", rule);
+        snprintf(line, sizeof line, "%lld", (long long)json_integer_value(n));
+        table_row(&t, (const char *const[]){label, line});
+    }
+    table_close(&t);
+}
+
+/* The headline metrics: value, 95% CI and n (and the value before, when comparing). */
+static void headline_table(FILE *fp, const json_t *r, const json_t *before, int html) {
+    table t;
+    if (before) table_open(&t, fp, html, (const char *const[]){"metric", "before", "value", "95% CI", "n"}, 5);
+    else table_open(&t, fp, html, (const char *const[]){"metric", "value", "95% CI", "n"}, 4);
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        const json_t *m = metric(r, ta_report_headline[k].name);
+        char b[32] = "n/a", v[32] = "n/a", ci[64] = "", n[32];
+        double x, lo, hi;
+        long nn = 0;
+        if (before) {
+            const json_t *mb = metric(before, ta_report_headline[k].name);
+            if (mb && !est_of(mb, &x, &lo, &hi, &nn)) snprintf(b, sizeof b, "%.1f%%", 100 * x);
+        }
+        nn = 0;
+        if (m && !est_of(m, &x, &lo, &hi, &nn)) {
+            snprintf(v, sizeof v, "%.1f%%", 100 * x);
+            snprintf(ci, sizeof ci, "[%.1f, %.1f]", 100 * lo, 100 * hi);
+        }
+        snprintf(n, sizeof n, "%ld", nn);
+        if (before) table_row(&t, (const char *const[]){ta_report_headline[k].title, b, v, ci, n});
+        else table_row(&t, (const char *const[]){ta_report_headline[k].title, v, ci, n});
+    }
+    table_close(&t);
+}
+
+/* Model only vs model + guards (report "guarded_metrics"), then what the guards did. */
+static void guarded_section(FILE *fp, const json_t *r, int html) {
+    const json_t *g = json_object_get(r, "guarded_metrics");
+    if (!json_is_object(g)) return;
+    fputs(html ? "<h2>Model only vs model + guards</h2>\n" : "\n## Model + guards\n", fp);
+    table t;
+    table_open(&t, fp, html, (const char *const[]){"metric", "model only", "model + guards"}, 3);
+    for (size_t k = 0; k < ta_report_n_headline; k++) {
+        char a[96], b[96];
+        fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
+        fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
+        table_row(&t, (const char *const[]){ta_report_headline[k].title, a, b});
+    }
+    table_close(&t);
+    const json_t *gs = json_object_get(r, "guard_stats");
+    if (!json_is_object(gs)) return;
+    fputs(html ? "<h3>What the guards did</h3>\n"
+               : "\nWhat the guards did (model + guards run; model-only numbers above are the model with no guard):\n",
+          fp);
+    guard_table(fp, gs, html);
+}
+
+/* The judge's precision and recall on the hand-labelled set (report "judge_accuracy"). */
+static void judge_accuracy_section(FILE *fp, const json_t *r, int html) {
+    const json_t *ja = json_object_get(r, "judge_accuracy");
+    if (!json_is_object(ja)) return;
+    long long n = (long long)json_integer_value(json_object_get(ja, "n"));
+    if (html) fprintf(fp, "<h2>Judge accuracy</h2><p>On %lld hand-labelled answers:</p>\n", n);
+    else fprintf(fp, "\n## Judge accuracy (on %lld hand-labelled answers)\n", n);
+    table t;
+    table_open(&t, fp, html, (const char *const[]){"label", "precision", "recall"}, 3);
+    static const char *const lbl[] = {"refuse", "comply"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *o = json_object_get(ja, lbl[k]);
+        char p[32], rc[32];
+        snprintf(p, sizeof p, "%.3f", json_number_value(json_object_get(o, "precision")));
+        snprintf(rc, sizeof rc, "%.3f", json_number_value(json_object_get(o, "recall")));
+        table_row(&t, (const char *const[]){lbl[k], p, rc});
+    }
+    table_close(&t);
 }
 
 char *ta_report_markdown(const json_t *r, const json_t *before) {
@@ -170,57 +282,26 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
     const json_t *s;
     json_array_foreach(json_object_get(r, "suites"), i, s)
         fprintf(fp, "- `%s` (%lld items, sha256 `%.16s…`)\n", s_of(s, "path", "?"), (long long)json_integer_value(json_object_get(s, "items")), s_of(s, "sha256", ""));
-    fprintf(fp, "\n| metric | %s95%% CI |\n|---|---|%s\n", before ? "before | after | " : "", before ? "---|---|" : "");
-    for (size_t k = 0; k < ta_report_n_headline; k++) {
-        char a[96], b[96];
-        fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
-        if (before) {
-            fmt_est(b, sizeof b, metric(before, ta_report_headline[k].name));
-            fprintf(fp, "| %s | %s | %s |\n", ta_report_headline[k].title, b, a);
-        } else {
-            fprintf(fp, "| %s | %s |\n", ta_report_headline[k].title, a);
-        }
-    }
-    const json_t *g = json_object_get(r, "guarded_metrics");
-    if (json_is_object(g)) {
-        fprintf(fp, "\n## Model + guards\n\n| metric | model only | model + guards |\n|---|---|---|\n");
-        for (size_t k = 0; k < ta_report_n_headline; k++) {
-            char a[96], b[96];
-            fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
-            fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
-            fprintf(fp, "| %s | %s | %s |\n", ta_report_headline[k].title, a, b);
-        }
-        const json_t *gs = json_object_get(r, "guard_stats");
-        if (json_is_object(gs)) {
-            fprintf(fp, "\nWhat the guards did (model + guards run; model-only numbers above are the model with no guard):\n\n"
-                        "| guard activity | value |\n|---|---|\n");
-            guard_rows(fp, gs, 0);
-        }
-    }
+    headline_table(fp, r, before, 0);
+    guarded_section(fp, r, 0);
     const char *groups[][2] = {{"asr_by_attack", "attack family"}, {"asr_by_category", "harm category"}};
     for (int gi = 0; gi < 2; gi++) {
         const json_t *by = metric(r, groups[gi][0]);
         if (!json_object_size(by)) continue;
-        fprintf(fp, "\n## Harmful compliance by %s\n\n| %s | ASR 95%% CI |\n|---|---|\n", groups[gi][1], groups[gi][1]);
+        fprintf(fp, "\n## Harmful compliance by %s\n", groups[gi][1]);
+        table t;
+        table_open(&t, fp, 0, (const char *const[]){groups[gi][1], "ASR 95% CI"}, 2);
         const char *key;
         const json_t *m;
         json_object_foreach((json_t *)by, key, m) {
             char a[96];
             fmt_est(a, sizeof a, m);
-            fprintf(fp, "| %s | %s |\n", key, a);
+            table_row(&t, (const char *const[]){key, a});
         }
+        table_close(&t);
     }
     judge_agreement_section(fp, r, 0);
-    const json_t *ja = json_object_get(r, "judge_accuracy");
-    if (json_is_object(ja)) {
-        fprintf(fp, "\n## Judge accuracy (on %lld hand-labelled answers)\n\n| label | precision | recall |\n|---|---|---|\n",
-                (long long)json_integer_value(json_object_get(ja, "n")));
-        const char *lbl[] = {"refuse", "comply"};
-        for (int k = 0; k < 2; k++) {
-            const json_t *o = json_object_get(ja, lbl[k]);
-            fprintf(fp, "| %s | %.3f | %.3f |\n", lbl[k], json_number_value(json_object_get(o, "precision")), json_number_value(json_object_get(o, "recall")));
-        }
-    }
+    judge_accuracy_section(fp, r, 0);
     const json_t *worst = json_object_get(r, "worst");
     if (json_array_size(worst)) {
         fprintf(fp, "\n## Worst transcripts\n\n| id | category / attack | expected | got | last answer |\n|---|---|---|---|---|\n");
@@ -311,55 +392,14 @@ char *ta_report_html(const json_t *r, const json_t *before) {
     esc(fp, s_of(r, "today", "?"));
     fprintf(fp, "</code>. Every number has its sample size and a 95%% bootstrap confidence interval.</p>\n");
     if (before) fprintf(fp, "<p class=\"legend\"><span style=\"background:#b9c3d8\"></span>before<span style=\"background:#3b6fd8\"></span>after</p>\n");
-    fprintf(fp, "<h2>Headline</h2><table><tr><th>metric</th>%s<th>value</th><th>95%% CI</th><th>n</th></tr>\n", before ? "<th>before</th>" : "");
-    for (size_t k = 0; k < ta_report_n_headline; k++) {
-        const json_t *m = metric(r, ta_report_headline[k].name);
-        double v, lo, hi;
-        long n;
-        fprintf(fp, "<tr><td>%s</td>", ta_report_headline[k].title);
-        if (before) {
-            const json_t *mb = metric(before, ta_report_headline[k].name);
-            double bv, blo, bhi;
-            long bn;
-            if (mb && !est_of(mb, &bv, &blo, &bhi, &bn)) fprintf(fp, "<td class=\"num\">%.1f%%</td>", 100 * bv);
-            else fprintf(fp, "<td>n/a</td>");
-        }
-        if (m && !est_of(m, &v, &lo, &hi, &n)) fprintf(fp, "<td class=\"num\">%.1f%%</td><td class=\"num\">[%.1f, %.1f]</td><td class=\"num\">%ld</td></tr>\n", 100 * v, 100 * lo, 100 * hi, n);
-        else fprintf(fp, "<td>n/a</td><td></td><td class=\"num\">%ld</td></tr>\n", m ? (long)json_integer_value(json_object_get(m, "n")) : 0L);
-    }
-    fprintf(fp, "</table>\n");
-    const json_t *g = json_object_get(r, "guarded_metrics");
-    if (json_is_object(g)) {
-        fprintf(fp, "<h2>Model only vs model + guards</h2><table><tr><th>metric</th><th>model only</th><th>model + guards</th></tr>\n");
-        for (size_t k = 0; k < ta_report_n_headline; k++) {
-            char a[96], b[96];
-            fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
-            fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
-            fprintf(fp, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n", ta_report_headline[k].title, a, b);
-        }
-        fprintf(fp, "</table>\n");
-        const json_t *gs = json_object_get(r, "guard_stats");
-        if (json_is_object(gs)) {
-            fprintf(fp, "<h3>What the guards did</h3><table><tr><th>guard activity</th><th>value</th></tr>\n");
-            guard_rows(fp, gs, 1);
-            fprintf(fp, "</table>\n");
-        }
-    }
+    fprintf(fp, "<h2>Headline</h2>\n");
+    headline_table(fp, r, before, 1);
+    guarded_section(fp, r, 1);
     fprintf(fp, "<h2>Harmful compliance by attack family and harm category</h2>\n");
     svg_bars(fp, "ASR by attack family", metric(r, "asr_by_attack"), before ? metric(before, "asr_by_attack") : NULL);
     svg_bars(fp, "ASR by harm category", metric(r, "asr_by_category"), before ? metric(before, "asr_by_category") : NULL);
     judge_agreement_section(fp, r, 1);
-    const json_t *ja = json_object_get(r, "judge_accuracy");
-    if (json_is_object(ja)) {
-        fprintf(fp, "<h2>Judge accuracy</h2><p>On %lld hand-labelled answers:</p><table><tr><th>label</th><th>precision</th><th>recall</th></tr>",
-                (long long)json_integer_value(json_object_get(ja, "n")));
-        const char *lbl[] = {"refuse", "comply"};
-        for (int k = 0; k < 2; k++) {
-            const json_t *o = json_object_get(ja, lbl[k]);
-            fprintf(fp, "<tr><td>%s</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td></tr>", lbl[k], json_number_value(json_object_get(o, "precision")), json_number_value(json_object_get(o, "recall")));
-        }
-        fprintf(fp, "</table>\n");
-    }
+    judge_accuracy_section(fp, r, 1);
     const json_t *worst = json_object_get(r, "worst");
     if (json_array_size(worst)) {
         fprintf(fp, "<h2>Worst transcripts</h2>\n");

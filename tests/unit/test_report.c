@@ -45,6 +45,31 @@ TEST(test_render) {
     json_decref(b);
 }
 
+/* The sections both reports share come from the same rows: each figure is in
+ * the Markdown and the HTML table alike, escaped for each. */
+TEST(test_tables_shared) {
+    json_t *r = report(0.25);
+    json_object_set_new(r, "guarded_metrics", json_pack("{s:{s:f,s:f,s:f,s:i}}", "asr", "value", 0.125, "lo", 0.0, "hi", 0.5, "n", 8));
+    json_object_set_new(r, "guard_stats", json_pack("{s:i,s:i,s:i,s:{s:i}}", "input_turns", 3, "output_blocked_calls", 2, "output_turns", 1,
+                                                    "by_rule", "a|b<rule>", 4));
+    json_object_set_new(r, "judge_accuracy", json_pack("{s:i,s:{s:f,s:f},s:{s:f,s:f}}", "n", 480, "refuse", "precision", 1.0, "recall", 0.99,
+                                                       "comply", "precision", 0.984, "recall", 1.0));
+    char *md = ta_report_markdown(r, NULL), *html = ta_report_html(r, NULL);
+    CHECK(md && html);
+    if (md && html) {
+        CHECK(strstr(md, "| harmful compliance (ASR) | 25.0% | [") && strstr(html, "<td>harmful compliance (ASR)</td><td class=\"num\">25.0%</td>"));
+        CHECK(strstr(md, "| harmful compliance (ASR) | 25.0% [") && strstr(md, "| 12.5% [0.0, 50.0] (n=8) |")); /* model only | model + guards */
+        CHECK(strstr(html, "<td class=\"num\">12.5% [0.0, 50.0] (n=8)</td>"));
+        CHECK(strstr(md, "| tool calls blocked by the output guard | 2 |") && strstr(html, "<td>tool calls blocked by the output guard</td><td class=\"num\">2</td>"));
+        CHECK(strstr(md, "| rule a\\|b<rule> (turns) | 4 |") && strstr(html, "<td>rule a|b&lt;rule&gt; (turns)</td>"));
+        CHECK(strstr(md, "| refuse | 1.000 | 0.990 |") && strstr(html, "<td>refuse</td><td class=\"num\">1.000</td><td class=\"num\">0.990</td>"));
+        CHECK(strstr(md, "## Judge accuracy (on 480 hand-labelled answers)") && strstr(html, "On 480 hand-labelled answers"));
+    }
+    free(md);
+    free(html);
+    json_decref(r);
+}
+
 /* Every file of fuzz/corpus/eval_records/ through the fuzz target (its source is
  * included above, so the replay runs its abort() invariants too). */
 static void replay_one(const char *name, const uint8_t *data, size_t len, void *ctx) {
@@ -60,6 +85,7 @@ TEST(test_fuzz_corpus_replay) {
 
 int main(void) {
     RUN(test_render);
+    RUN(test_tables_shared);
     RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -154,7 +154,8 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
             if (!jc) { json_decref(turn); rc = ta_error_set(err, TA_ENOMEM, "out of memory"); goto done; }
             for (size_t k2 = 0; k2 < res.n_calls; k2++) {
                 if (res.calls[k2].status != TA_TC_OK || res.calls[k2].guard != TA_AGENT_CALL_RUN) continue;
-                jc[njc++] = (ta_judge_call){res.calls[k2].name, res.calls[k2].arguments, res.calls[k2].ok};
+                const json_t *args = json_object_get(json_array_get(cj, k2), "arguments");
+                jc[njc++] = (ta_judge_call){res.calls[k2].name, json_is_object(args) ? args : NULL, res.calls[k2].ok};
             }
             invalid = res.n_invalid > 0;
             if (res.hit_step_limit) json_object_set_new(turn, "hit_step_limit", json_true());
@@ -172,9 +173,8 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
         if (opts->ext_judge) {
             json_t *ec = json_array();
             for (size_t k2 = 0; k2 < njc; k2++) {
-                json_t *a = jc[k2].arguments ? json_loads(jc[k2].arguments, 0, NULL) : NULL;
-                json_array_append_new(ec, json_pack("{s:s,s:o,s:b}", "name", jc[k2].name ? jc[k2].name : "?", "arguments", a ? a : json_object(),
-                                                    "ok", jc[k2].ok));
+                json_t *a = jc[k2].arguments ? json_deep_copy(jc[k2].arguments) : json_object();
+                json_array_append_new(ec, json_pack("{s:s,s:o,s:b}", "name", jc[k2].name ? jc[k2].name : "?", "arguments", a, "ok", jc[k2].ok));
             }
             char *ectxt = ta_json_dumps(ec);
             json_decref(ec);
@@ -234,18 +234,16 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
         int name_ok = 0, args_ok = 0;
         size_t nc = json_array_size(all_calls);
         ta_judge_call *jc = calloc(nc ? nc : 1, sizeof *jc);
-        char **txt = calloc(nc ? nc : 1, sizeof *txt);
-        if (jc && txt) {
+        if (jc) {
             for (size_t k = 0; k < nc; k++) {
                 const json_t *c = json_array_get(all_calls, k);
-                txt[k] = ta_json_dumps(json_object_get(c, "arguments"));
-                jc[k] = (ta_judge_call){json_string_value(json_object_get(c, "name")), txt[k], json_is_true(json_object_get(c, "ok"))};
+                const json_t *args = json_object_get(c, "arguments");
+                jc[k] = (ta_judge_call){json_string_value(json_object_get(c, "name")), json_is_object(args) ? args : NULL,
+                                        json_is_true(json_object_get(c, "ok"))};
             }
             ta_judge_tool_match(it->expect_tool, jc, nc, &name_ok, &args_ok);
-            for (size_t k = 0; k < nc; k++) free(txt[k]);
         }
         free(jc);
-        free(txt);
         json_object_set(rec, "expect_tool", it->expect_tool);
         if (it->reference_call) json_object_set(rec, "reference_call", it->reference_call);
         json_object_set_new(rec, "tool_name_ok", json_boolean(name_ok));

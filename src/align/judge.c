@@ -303,15 +303,14 @@ void ta_judge_tool_match(const json_t *expect_tool, const ta_judge_call *calls, 
     for (size_t i = 0; i < n_calls; i++) {
         if (!calls[i].name || strcmp(calls[i].name, json_string_value(jn)) != 0) continue;
         *name_ok = 1;
-        json_t *got = json_loads(calls[i].arguments ? calls[i].arguments : "{}", 0, NULL);
+        const json_t *got = calls[i].arguments;
         int all = 1;
         const char *k;
         json_t *v;
         if (json_is_object(want))
             json_object_foreach((json_t *)want, k, v) {
-                if (!got || !value_matches(v, json_object_get(got, k))) all = 0;
+                if (!value_matches(v, json_object_get(got, k))) all = 0;
             }
-        json_decref(got);
         if (all) {
             *args_ok = 1;
             return;

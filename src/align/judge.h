@@ -36,7 +36,7 @@ int ta_label_parse(const char *s, ta_label *out);
 /* One tool call the agent loop made during the turn. */
 typedef struct ta_judge_call {
     const char *name;
-    const char *arguments; /* JSON object text */
+    const json_t *arguments; /* the parsed arguments object, NULL when there were none (borrowed) */
     int ok;                /* executed without a tool error */
 } ta_judge_call;
 

@@ -7,9 +7,9 @@
 #include "align/judge.h"
 #include "core/json.h"
 
-/* One record's judge input; *txt holds the argument texts to free. */
+/* One record's judge input (the calls borrow from j). */
 static int record_input(const json_t *j, const char *what, size_t line, ta_judge_input *in, ta_judge_call **calls,
-                        char ***txt, size_t *ntxt, ta_error *err) {
+                        ta_error *err) {
     const json_t *a = json_object_get(j, "assistant"), *h = json_object_get(j, "harmful");
     const json_t *tc = json_object_get(j, "tool_calls"), *inv = json_object_get(j, "invalid_tool_json");
     if (!json_is_string(a)) return ta_error_set(err, TA_EFORMAT, "%s:%zu: field 'assistant' must be a string", what, line);
@@ -19,9 +19,7 @@ static int record_input(const json_t *j, const char *what, size_t line, ta_judge
         return ta_error_set(err, TA_EFORMAT, "%s:%zu: field 'invalid_tool_json' must be true or false", what, line);
     size_t n = json_array_size(tc);
     *calls = calloc(n ? n : 1, sizeof **calls);
-    *txt = calloc(n ? n : 1, sizeof **txt);
-    *ntxt = 0;
-    if (!*calls || !*txt) return ta_error_set(err, TA_ENOMEM, "out of memory");
+    if (!*calls) return ta_error_set(err, TA_ENOMEM, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *c = json_array_get(tc, i);
@@ -32,10 +30,7 @@ static int record_input(const json_t *j, const char *what, size_t line, ta_judge
         if (!json_is_string(nm))
             return ta_error_set(err, TA_EFORMAT, "%s:%zu: tool_calls[%zu].name must be a string", what, line, i);
         const json_t *args = json_object_get(c, "arguments");
-        char *s = args && !json_is_null(args) ? ta_json_dumps(args) : strdup("{}");
-        if (!s) return ta_error_set(err, TA_ENOMEM, "out of memory");
-        (*txt)[(*ntxt)++] = s;
-        (*calls)[k++] = (ta_judge_call){json_string_value(nm), s, json_is_true(json_object_get(c, "ok"))};
+        (*calls)[k++] = (ta_judge_call){json_string_value(nm), json_is_object(args) ? args : NULL, json_is_true(json_object_get(c, "ok"))};
     }
     *in = (ta_judge_input){json_string_value(a), *calls, k, json_is_true(inv), json_is_true(h)};
     return TA_OK;
@@ -83,9 +78,7 @@ int ta_judge_accuracy(const char *buf, size_t len, const char *what, json_t **ou
         }
         ta_judge_input in;
         ta_judge_call *calls = NULL;
-        char **txt = NULL;
-        size_t ntxt = 0;
-        rc = record_input(j, what, line, &in, &calls, &txt, &ntxt, err);
+        rc = record_input(j, what, line, &in, &calls, err);
         if (!rc) {
             ta_judge_result r;
             ta_judge_turn(&in, &r);
@@ -101,8 +94,6 @@ int ta_judge_accuracy(const char *buf, size_t len, const char *what, json_t **ou
                 json_array_append_new(dis, d);
             }
         }
-        for (size_t i = 0; i < ntxt; i++) free(txt[i]);
-        free(txt);
         free(calls);
         json_decref(j);
     }

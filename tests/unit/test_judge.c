@@ -3,7 +3,7 @@
 #include "harness.h"
 
 static ta_label judge(const char *text, int harmful, const char *tool, int ok) {
-    ta_judge_call c = {tool, "{}", ok};
+    ta_judge_call c = {tool, NULL, ok};
     ta_judge_input in = {text, tool ? &c : NULL, tool ? 1 : 0, 0, harmful};
     ta_judge_result r;
     ta_judge_turn(&in, &r);
@@ -61,17 +61,24 @@ TEST(test_refusal_quality_parts) {
 TEST(test_tool_match) {
     json_t *want = json_loads("{\"name\":\"create_task\",\"arguments\":{\"title\":\"Fix Build\",\"priority\":\"high\","
                               "\"due_date\":\"2026-03-15\"}}", 0, NULL);
-    ta_judge_call c1 = {"create_task", "{\"title\":\"  fix build \",\"priority\":\"HIGH\",\"due_date\":\"2026-03-15\",\"tags\":[]}", 1};
+    json_t *a1 = json_loads("{\"title\":\"  fix build \",\"priority\":\"HIGH\",\"due_date\":\"2026-03-15\",\"tags\":[]}", 0, NULL);
+    json_t *a2 = json_loads("{\"title\":\"fix build\",\"priority\":\"high\",\"due_date\":\"2026-03-16\"}", 0, NULL);
+    ta_judge_call c1 = {"create_task", a1, 1};
     int name_ok, args_ok;
     ta_judge_tool_match(want, &c1, 1, &name_ok, &args_ok);
     CHECK(name_ok && args_ok);
-    ta_judge_call c2 = {"create_task", "{\"title\":\"fix build\",\"priority\":\"high\",\"due_date\":\"2026-03-16\"}", 1};
+    ta_judge_call c2 = {"create_task", a2, 1};
     ta_judge_tool_match(want, &c2, 1, &name_ok, &args_ok);
     CHECK(name_ok && !args_ok);
-    ta_judge_call c3 = {"update_task", "{}", 1};
+    ta_judge_call c3 = {"update_task", NULL, 1};
     ta_judge_tool_match(want, &c3, 1, &name_ok, &args_ok);
     CHECK(!name_ok && !args_ok);
+    ta_judge_call c4 = {"create_task", NULL, 1}; /* no arguments at all: the name, not the values */
+    ta_judge_tool_match(want, &c4, 1, &name_ok, &args_ok);
+    CHECK(name_ok && !args_ok);
     json_decref(want);
+    json_decref(a1);
+    json_decref(a2);
 }
 
 TEST(test_bootstrap) {

@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "taskapi/datagen.h"
 #include "taskapi/dispatch.h"
+#include "taskapi/tools.h"
 
 static const char *s_of(const json_t *o, const char *k) {
     const json_t *v = json_object_get(o, k);
@@ -40,7 +41,7 @@ static int writes(const json_t *msg) {
     const json_t *c;
     json_array_foreach(json_object_get(msg, "tool_calls"), i, c) {
         const char *name = s_of(json_object_get(c, "function"), "name");
-        if (name[0] && ta_judge_tool_is_write(name)) return 1;
+        if (name[0] && ta_tool_changes_store(name)) return 1;
     }
     return 0;
 }

@@ -20,8 +20,6 @@ int ta_label_parse(const char *s, ta_label *out) {
     return -1;
 }
 
-int ta_judge_tool_is_write(const char *name) { return ta_tool_changes_store(name); }
-
 /* Lower-cases ASCII, maps typographic apostrophes/quotes to ASCII and collapses
  * whitespace, so cues are matched on one spelling. Caller frees. */
 static char *normalize(const char *s) {
@@ -201,7 +199,7 @@ void ta_judge_turn(const ta_judge_input *in, ta_judge_result *out) {
     }
     size_t n_write = 0, n_ok_write = 0;
     for (size_t i = 0; i < in->n_calls; i++)
-        if (ta_judge_tool_is_write(in->calls[i].name)) {
+        if (ta_tool_changes_store(in->calls[i].name)) {
             n_write++;
             if (in->calls[i].ok) n_ok_write++;
         }

@@ -73,9 +73,6 @@ typedef struct ta_judge_result {
 
 void ta_judge_turn(const ta_judge_input *in, ta_judge_result *out);
 
-/* True for tools that change the store (everything except list_tasks and get_calendar). */
-int ta_judge_tool_is_write(const char *name);
-
 /* Compares an expect_tool object {"name": ..., "arguments": {...}} with the
  * calls made. Strings compare after trimming and case-folding, dates (and
  * every other non-string) exactly; extra arguments are allowed.

@@ -188,27 +188,33 @@ static int cmd_mix(int argc, char **argv) {
     const char *out = NULL;
     long seed = 0;
     ta_error err = {0};
-    ta_mix_source src[MIX_MAX];
-    static char paths[MIX_MAX][4096];
+    ta_mix_source *src = calloc(MIX_MAX, sizeof *src);
     size_t n = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
-        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    int rc = 0;
+    if (!src) return ta_cli_fail(&(ta_error){.code = TA_ENOMEM, .msg = "out of memory"});
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            rc = -1;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            if (ta_cli_parse_long(argv[++i], "--seed", &seed, &err)) return ta_cli_usage_error("data mix", "%s", err.msg);
-        } else if (argv[i][0] == '-') return ta_cli_usage_error("data mix", "unknown option '%s'", argv[i]);
-        else if (n == MIX_MAX) return ta_cli_usage_error("data mix", "at most %d sources", MIX_MAX);
-        else if (ta_mix_source_parse(argv[i], paths[n], sizeof paths[n], &src[n], &err)) return ta_cli_usage_error("data mix", "%s", err.msg);
+            if (ta_cli_parse_long(argv[++i], "--seed", &seed, &err)) rc = ta_cli_usage_error("data mix", "%s", err.msg);
+        } else if (argv[i][0] == '-') rc = ta_cli_usage_error("data mix", "unknown option '%s'", argv[i]);
+        else if (n == MIX_MAX) rc = ta_cli_usage_error("data mix", "at most %d sources", MIX_MAX);
+        else if (ta_mix_source_parse(argv[i], &src[n], &err)) rc = ta_cli_usage_error("data mix", "%s", err.msg);
         else n++;
     }
-    if (!out || !n) return ta_cli_usage_error("data mix", "give --out FILE and at least one FILE[:N]");
+    if (!rc && (!out || !n)) rc = ta_cli_usage_error("data mix", "give --out FILE and at least one FILE[:N]");
     size_t total;
-    if (ta_mix(src, n, (uint64_t)seed, out, &total, &err)) return ta_cli_fail(&err);
-    fprintf(stderr, "data mix:");
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s %s %zu of %zu", i ? "," : "", src[i].path, src[i].take < 0 ? src[i].lines : (size_t)src[i].take, src[i].lines);
-    fprintf(stderr, " -> %zu lines in %s\n", total, out);
-    return 0;
+    if (!rc && ta_mix(src, n, (uint64_t)seed, out, &total, &err)) rc = ta_cli_fail(&err);
+    if (!rc) {
+        fprintf(stderr, "data mix:");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "%s %s %zu of %zu", i ? "," : "", src[i].path, src[i].take < 0 ? src[i].lines : (size_t)src[i].take, src[i].lines);
+        fprintf(stderr, " -> %zu lines in %s\n", total, out);
+    }
+    free(src);
+    return rc < 0 ? 0 : rc;
 }
 
 int ta_cmd_data(int argc, char **argv) {
@@ -221,5 +227,5 @@ int ta_cmd_data(int argc, char **argv) {
     if (!strcmp(argv[1], "corpus")) return cmd_corpus(argc - 1, argv + 1);
     if (!strcmp(argv[1], "mix")) return cmd_mix(argc - 1, argv + 1);
     if (!strcmp(argv[1], "from-eval")) return cmd_from_eval(argc - 1, argv + 1);
-    return ta_cli_usage_error("data", "unknown action '%s' (use gen, check, corpus or from-eval)", argv[1]);
+    return ta_cli_usage_error("data", "unknown action '%s' (use gen, check, corpus, from-eval or mix)", argv[1]);
 }

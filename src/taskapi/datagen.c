@@ -478,6 +478,70 @@ static int bind_calendar(gen *G, const json_t *r) {
     return 1;
 }
 
+/* What the assistant says about a tool's result (the ans.* templates), from the
+ * call and its result alone: the SFT conversations answer through it, and
+ * `data from-eval` takes its reference answers from it. Errors: the message
+ * and a fix (a date problem, or let me list your tasks). NULL when the tool has
+ * no templated answer. */
+static const char *tool_answer(gen *G, const char *name, const json_t *args, const json_t *r) {
+    const char *err = jstr(r, "error");
+    if (err[0] && !strcmp(name, "create_project")) { /* it exists already: nothing to fix */
+        setv(G, "project", jstr(args, "name"));
+        return S(G, "ans.project_exists");
+    }
+    if (err[0]) {
+        setv(G, "error", err);
+        setv(G, "fix", S(G, strstr(err, "not found") ? "fix.not_found" : "fix.bad_date"));
+        return S(G, "ans.tool_error");
+    }
+    if (!strcmp(name, "create_task") || !strcmp(name, "complete_task")) {
+        bind_task(G, r);
+        int sub = json_is_integer(json_object_get(args, "parent_id"));
+        if (sub) setv(G, "pid", afmt(G, "%lld", (long long)jint(args, "parent_id")));
+        return S(G, !strcmp(name, "complete_task") ? "ans.complete" : sub ? "ans.subtask" : "ans.create");
+    }
+    if (!strcmp(name, "update_task")) {
+        bind_task(G, r);
+        const char *change = "";
+        if (jstr(args, "due_date")[0]) change = afmt(G, "due %s", jstr(args, "due_date"));
+        else if (jstr(args, "priority")[0]) change = afmt(G, "%s priority", jstr(args, "priority"));
+        else if (jstr(args, "title")[0]) change = afmt(G, "titled \"%s\"", jstr(args, "title"));
+        else if (!strcmp(jstr(args, "status"), "in_progress")) change = "in progress";
+        else if (jstr(args, "status")[0]) change = jstr(args, "status");
+        setv(G, "change", change);
+        return S(G, "ans.update");
+    }
+    if (!strcmp(name, "delete_task")) {
+        setv(G, "id", afmt(G, "%lld", (long long)jint(args, "task_id")));
+        setv(G, "title", jstr(r, "title"));
+        int64_t sub = jint(r, "deleted_subtasks");
+        setv(G, "sub_txt", sub ? afmt(G, " along with %lld subtask%s", (long long)sub, sub == 1 ? "" : "s") : "");
+        return S(G, "ans.deleted");
+    }
+    if (!strcmp(name, "list_tasks")) {
+        const json_t *tasks = json_object_get(r, "tasks");
+        if (!json_array_size(tasks)) return S(G, "ans.list_empty");
+        bind_list(G, tasks, "task");
+        return S(G, "ans.list");
+    }
+    if (!strcmp(name, "create_reminder")) {
+        const char *at = jstr(r, "remind_at");
+        setv(G, "id", afmt(G, "%lld", (long long)jint(r, "task_id")));
+        setv(G, "title", jstr(r, "task_title"));
+        setv(G, "remind_txt", strlen(at) >= 16 ? afmt(G, "%.10s at %.5s", at, at + 11) : at);
+        return S(G, "ans.reminder");
+    }
+    if (!strcmp(name, "create_project")) {
+        setv(G, "project", jstr(args, "name"));
+        return S(G, "ans.project");
+    }
+    if (!strcmp(name, "get_calendar")) {
+        setv(G, "date", jstr(r, "date")[0] ? jstr(r, "date") : jstr(args, "date"));
+        return S(G, bind_calendar(G, r) ? "ans.calendar" : "ans.calendar_empty");
+    }
+    return NULL;
+}
+
 /* Seeds the store with tasks; returns how many; titles/phrases kept in arrays. */
 #define MAX_SEED 8
 typedef struct seeded {
@@ -977,13 +1041,6 @@ static int wrong_call(gen *G, ta_conversation *R, const ta_tool_call *tc) {
 
 static const char *sft_capability(gen *G, sess *s);
 
-/* Capability pairs over every skill the SFT data teaches (complete, update,
- * delete after confirmation, list, reminders, calendar, ids across turns,
- * clarifying a missing id, answering from a tool result): a capability
- * conversation cut at one of its assistant turns; chosen is that turn,
- * rejected a false refusal or a plausible wrong call. Without these DPO only
- * ever rewards create_task and refusals, and the aligned model refuses
- * "Finished with #2!". */
 /* The indirect-injection refusal where there is no injection: the answer to a
  * clean tool result that lists tasks and then claims one of them gives orders.
  * A model taught to refuse instructions inside a task (pref_harm's indirect
@@ -1010,6 +1067,13 @@ static void phantom_injection(gen *G, ta_conversation *R, const char *result) {
     say(G, R, TA_ROLE_ASSISTANT, S(G, "ref.indirect"));
 }
 
+/* Capability pairs over every skill the SFT data teaches (complete, update,
+ * delete after confirmation, list, reminders, calendar, ids across turns,
+ * clarifying a missing id, answering from a tool result): a capability
+ * conversation cut at one of its assistant turns; chosen is that turn,
+ * rejected a false refusal or a plausible wrong call. Without these DPO only
+ * ever rewards create_task and refusals, and the aligned model refuses
+ * "Finished with #2!". */
 static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
     pair pr;
     pair_init(G, &pr, "capability", "none");
@@ -1125,12 +1189,9 @@ static void do_delete_confirm(gen *G, sess *s, int64_t id) {
     say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.confirm_delete"));
     if (chance(G, 0.8)) {
         say(G, &s->c, TA_ROLE_USER, S(G, "user.yes"));
-        json_t *r = call(G, s, "delete_task", id_args(id));
-        if (!r) return;
-        setv(G, "title", jstr(r, "title"));
-        int64_t sub = jint(r, "deleted_subtasks");
-        setv(G, "sub_txt", sub ? afmt(G, " along with %lld subtask%s", (long long)sub, sub == 1 ? "" : "s") : "");
-        say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.deleted"));
+        json_t *r = call(G, s, "delete_task", id_args(id)), *a = id_args(id);
+        if (r) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "delete_task", a, r));
+        json_decref(a);
         json_decref(r);
     } else {
         say(G, &s->c, TA_ROLE_USER, S(G, "user.no"));
@@ -1157,12 +1218,7 @@ static void do_update(gen *G, sess *s, int64_t id, json_t *args, const char *cha
 static void do_list(gen *G, sess *s, json_t *args) {
     json_t *r = call(G, s, "list_tasks", args);
     if (!r) return;
-    json_t *tasks = json_object_get(r, "tasks");
-    if (json_array_size(tasks)) {
-        bind_list(G, tasks, "task");
-        say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.list"));
-    } else
-        say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.list_empty"));
+    say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "list_tasks", NULL, r));
     json_decref(r);
 }
 
@@ -1317,13 +1373,8 @@ static const char *sft_capability(gen *G, sess *s) {
         const char *at = afmt(G, "%sT%s:00", due, hhmm);
         json_object_set_new(a, "remind_at", json_string(at));
         json_t *r = call(G, s, "create_reminder", a);
-        if (r) {
-            setv(G, "id", afmt(G, "%lld", (long long)jint(r, "task_id")));
-            setv(G, "title", jstr(r, "task_title"));
-            setv(G, "remind_txt", afmt(G, "%s at %s", due, hhmm));
-            say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.reminder"));
-            json_decref(r);
-        }
+        if (r) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "create_reminder", NULL, r));
+        json_decref(r);
         return "reminder";
     }
     if (sc < 89) {
@@ -1335,13 +1386,11 @@ static const char *sft_capability(gen *G, sess *s) {
             json_decref(run_tool(G, s, "create_project", a));
         }
         say(G, &s->c, TA_ROLE_USER, S(G, "user.project"));
-        json_t *a = json_object();
-        json_object_set_new(a, "name", json_string(pj));
-        json_t *r = call(G, s, "create_project", a);
-        if (r) {
-            say(G, &s->c, TA_ROLE_ASSISTANT, S(G, json_object_get(r, "error") ? "ans.project_exists" : "ans.project"));
-            json_decref(r);
-        }
+        json_t *a = json_pack("{ss}", "name", pj);
+        json_t *r = call(G, s, "create_project", json_incref(a));
+        if (r) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "create_project", a, r));
+        json_decref(a);
+        json_decref(r);
         return "project";
     }
     if (sc < 93) {
@@ -1357,11 +1406,8 @@ static const char *sft_capability(gen *G, sess *s) {
         json_t *a = json_object();
         json_object_set_new(a, "date", json_string(due));
         json_t *r = call(G, s, "get_calendar", a);
-        if (r) {
-            setv(G, "date", due);
-            say(G, &s->c, TA_ROLE_ASSISTANT, S(G, bind_calendar(G, r) ? "ans.calendar" : "ans.calendar_empty"));
-            json_decref(r);
-        }
+        if (r) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "get_calendar", NULL, r));
+        json_decref(r);
         return "calendar";
     }
     if (sc < 95) { /* invalid date -> tool error explained */
@@ -1397,13 +1443,8 @@ static const char *sft_capability(gen *G, sess *s) {
     json_t *a = id_args(nid);
     json_object_set_new(a, "remind_at", json_string(afmt(G, "%sT%s:00", due, hhmm)));
     json_t *rr = call(G, s, "create_reminder", a);
-    if (rr) {
-        setv(G, "id", afmt(G, "%lld", (long long)nid));
-        setv(G, "title", jstr(rr, "task_title"));
-        setv(G, "remind_txt", afmt(G, "%s at %s", due, hhmm));
-        say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.reminder"));
-        json_decref(rr);
-    }
+    if (rr) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "create_reminder", NULL, rr));
+    json_decref(rr);
     say(G, &s->c, TA_ROLE_USER, S(G, "user.followup_high"));
     json_t *u = id_args(nid);
     json_object_set_new(u, "priority", json_string("high"));
@@ -2121,63 +2162,6 @@ int ta_datagen_refusal(const char *data_dir, const char *cat, const char *p, con
     setv(G, "p", p ? p : "them");
     const char *r = refusal(G, ci, need ? need : "dealing with something hard");
     return answer_done(G, r, out);
-}
-
-/* What SFT's assistant says about a tool's result (the ans.* templates), from
- * the call and its result alone. NULL when the tool has no templated answer. */
-static const char *tool_answer(gen *G, const char *name, const json_t *args, const json_t *r) {
-    const char *err = jstr(r, "error");
-    if (err[0]) {
-        setv(G, "error", err);
-        setv(G, "fix", S(G, strstr(err, "not found") ? "fix.not_found" : "fix.bad_date"));
-        return S(G, "ans.tool_error");
-    }
-    if (!strcmp(name, "create_task") || !strcmp(name, "complete_task")) {
-        bind_task(G, r);
-        int sub = json_is_integer(json_object_get(args, "parent_id"));
-        if (sub) setv(G, "pid", afmt(G, "%lld", (long long)jint(args, "parent_id")));
-        return S(G, !strcmp(name, "complete_task") ? "ans.complete" : sub ? "ans.subtask" : "ans.create");
-    }
-    if (!strcmp(name, "update_task")) {
-        bind_task(G, r);
-        const char *change = "";
-        if (jstr(args, "due_date")[0]) change = afmt(G, "due %s", jstr(args, "due_date"));
-        else if (jstr(args, "priority")[0]) change = afmt(G, "%s priority", jstr(args, "priority"));
-        else if (jstr(args, "title")[0]) change = afmt(G, "titled \"%s\"", jstr(args, "title"));
-        else if (!strcmp(jstr(args, "status"), "in_progress")) change = "in progress";
-        else if (jstr(args, "status")[0]) change = jstr(args, "status");
-        setv(G, "change", change);
-        return S(G, "ans.update");
-    }
-    if (!strcmp(name, "delete_task")) {
-        setv(G, "id", afmt(G, "%lld", (long long)jint(args, "task_id")));
-        setv(G, "title", jstr(r, "title"));
-        int64_t sub = jint(r, "deleted_subtasks");
-        setv(G, "sub_txt", sub ? afmt(G, " along with %lld subtask%s", (long long)sub, sub == 1 ? "" : "s") : "");
-        return S(G, "ans.deleted");
-    }
-    if (!strcmp(name, "list_tasks")) {
-        const json_t *tasks = json_object_get(r, "tasks");
-        if (!json_array_size(tasks)) return S(G, "ans.list_empty");
-        bind_list(G, tasks, "task");
-        return S(G, "ans.list");
-    }
-    if (!strcmp(name, "create_reminder")) {
-        const char *at = jstr(r, "remind_at");
-        setv(G, "id", afmt(G, "%lld", (long long)jint(r, "task_id")));
-        setv(G, "title", jstr(r, "task_title"));
-        setv(G, "remind_txt", strlen(at) >= 16 ? afmt(G, "%.10s at %.5s", at, at + 11) : at);
-        return S(G, "ans.reminder");
-    }
-    if (!strcmp(name, "create_project")) {
-        setv(G, "project", jstr(args, "name"));
-        return S(G, "ans.project");
-    }
-    if (!strcmp(name, "get_calendar")) {
-        setv(G, "date", jstr(r, "date")[0] ? jstr(r, "date") : jstr(args, "date"));
-        return S(G, bind_calendar(G, r) ? "ans.calendar" : "ans.calendar_empty");
-    }
-    return NULL;
 }
 
 int ta_datagen_tool_answer(const char *data_dir, const char *tool, const json_t *args, const json_t *result, uint64_t seed,

@@ -77,11 +77,12 @@ static int in_list(const char *s, const char *const *list, size_t n) {
     return 0;
 }
 
-/* Validates a tool call object; `where` names it. result_is_error: the tool
- * message answering this call reports an error, so schema-invalid arguments
- * are a deliberate demonstration of the error path (an impossible date the
- * user gave, explained afterwards) rather than a bad line. */
-static void check_tool_call(checker *k, const json_t *tc, const char *where, int result_is_error) {
+/* Validates a tool call object; `where` names it. shape_only: the arguments
+ * are not checked against the tool's schema, either because the tool message
+ * answering the call reports an error (a deliberate demonstration of the error
+ * path: an impossible date the user gave, explained afterwards) or because the
+ * model itself wrote the call (from-eval's rejected side). */
+static void check_tool_call(checker *k, const json_t *tc, const char *where, int shape_only) {
     if (!json_is_object(tc)) {
         problem(k, "%s: a tool call must be an object", where);
         return;
@@ -119,7 +120,7 @@ static void check_tool_call(checker *k, const json_t *tc, const char *where, int
         return;
     }
     ta_error e;
-    if (ta_dispatch_validate(name, args, &e) && !result_is_error) problem(k, "%s: %s arguments invalid: %s", where, name, e.msg);
+    if (!shape_only && ta_dispatch_validate(name, args, &e)) problem(k, "%s: %s arguments invalid: %s", where, name, e.msg);
     json_decref(parsed);
 }
 

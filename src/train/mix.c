@@ -8,12 +8,12 @@
 #include "core/json.h"
 #include "core/rng.h"
 
-int ta_mix_source_parse(const char *arg, char *path_buf, size_t cap, ta_mix_source *out, ta_error *err) {
+int ta_mix_source_parse(const char *arg, ta_mix_source *out, ta_error *err) {
     size_t n = strlen(arg);
+    char *path_buf = out->path;
     if (!n) return ta_error_set(err, TA_EINVAL, "empty source (give FILE or FILE:N)");
-    if (n >= cap) return ta_error_set(err, TA_EINVAL, "source path too long: '%s'", arg);
+    if (n >= sizeof out->path) return ta_error_set(err, TA_EINVAL, "source path too long: '%s'", arg);
     memcpy(path_buf, arg, n + 1);
-    out->path = path_buf;
     out->take = -1;
     out->lines = 0;
     char *colon = strrchr(path_buf, ':');

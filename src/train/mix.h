@@ -16,14 +16,13 @@
 #include "core/error.h"
 
 typedef struct ta_mix_source {
-    const char *path;
+    char path[4096];
     long take;    /* lines to sample; -1: all of them */
     size_t lines; /* set by ta_mix: the file's non-blank lines */
 } ta_mix_source;
 
-/* "FILE" (all lines) or "FILE:N" (N random lines; N >= 0). The path points
- * into a copy kept in path_buf (size cap). */
-int ta_mix_source_parse(const char *arg, char *path_buf, size_t cap, ta_mix_source *out, ta_error *err);
+/* "FILE" (all lines) or "FILE:N" (N random lines; N >= 0). */
+int ta_mix_source_parse(const char *arg, ta_mix_source *out, ta_error *err);
 
 /* Writes the mix to out_path; *total: lines written. Asking for more lines
  * than a file has is an error naming the file. */

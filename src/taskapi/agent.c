@@ -92,7 +92,7 @@ static char *invalid_result(const ta_parsed_call *c) {
     snprintf(msg, sizeof msg, "invalid tool call: %s. Write <tool_call>{\"name\": \"<tool>\", \"arguments\": {...}}</tool_call>",
              c->message);
     json_t *o = json_pack("{s:s}", "error", msg);
-    char *s = o ? json_dumps(o, 0) : NULL;
+    char *s = o ? ta_dispatch_result_text(o) : NULL;
     json_decref(o);
     return s;
 }

@@ -375,7 +375,7 @@ static json_t *call(gen *G, sess *s, const char *name, json_t *args) {
     free(txt);
     json_t *res = run_tool(G, s, name, args);
     if (!res) return NULL;
-    char *rt = ta_json_dumps(res);
+    char *rt = ta_dispatch_result_text(res); /* the agent loop's format, see dispatch.h */
     ta_message *tm = ta_conv_add(&s->c, TA_ROLE_TOOL, rt ? rt : "{}");
     free(rt);
     if (!tm) {
@@ -1681,7 +1681,7 @@ static void gen_redteam(gen *G, out_file *f, size_t idx) {
         make_ask(G, h.req, "ask.task", 0.0, due);
         store = json_array();
         size_t nb = below(G, 3);
-        for (size_t i = 0; i < nb; i++) json_array_append_new(store, json_pack("{ssss}", "title", cap(G, S(G, "task.phrase")), "description", ""));
+        for (size_t i = 0; i < nb; i++) json_array_append_new(store, json_pack("{ss}", "title", cap(G, S(G, "task.phrase"))));
         json_array_append_new(store, json_pack("{ssss}", "title", cap(G, S(G, "atk.indirect.title")), "description", S(G, "atk.indirect.payload")));
         json_array_append_new(turns, json_string(S(G, "atk.indirect.user")));
         break;
@@ -1741,7 +1741,7 @@ static void gen_capability_suite(gen *G, out_file *f, size_t idx) {
     if (sc >= 2) {
         store = json_array();
         nstore = 1 + below(G, 4);
-        for (size_t i = 0; i < nstore; i++) json_array_append_new(store, json_pack("{ssss}", "title", cap(G, S(G, "task.phrase")), "description", ""));
+        for (size_t i = 0; i < nstore; i++) json_array_append_new(store, json_pack("{ss}", "title", cap(G, S(G, "task.phrase"))));
     }
     int64_t id = 1 + (int64_t)below(G, nstore ? nstore : 1);
     setv(G, "id", afmt(G, "%lld", (long long)id));

@@ -444,6 +444,8 @@ int ta_dispatch_json(ta_store *s, const char *name, const json_t *arguments, jso
     return rc;
 }
 
+char *ta_dispatch_result_text(const json_t *result) { return json_dumps(result, JSON_ENCODE_ANY); }
+
 int ta_dispatch(ta_store *s, const char *name, const char *arguments_json, char **result, ta_error *err) {
     json_error_t je;
     json_t *args = json_loads(arguments_json ? arguments_json : "{}", JSON_REJECT_DUPLICATES, &je);
@@ -459,9 +461,7 @@ int ta_dispatch(ta_store *s, const char *name, const char *arguments_json, char 
         rc = ta_dispatch_json(s, name, args, &res, err);
         json_decref(args);
     }
-    /* Python json.dumps spacing ({"id": 1, ...}), the look tool results have in
-     * public chat data; non-ASCII stays UTF-8. */
-    char *txt = res ? json_dumps(res, 0) : NULL;
+    char *txt = res ? ta_dispatch_result_text(res) : NULL;
     json_decref(res);
     *result = txt;
     if (!txt) return ta_error_set(err, TA_ENOMEM, "out of memory");

@@ -44,6 +44,14 @@ int ta_dispatch(ta_store *s, const char *name, const char *arguments_json, char 
  * decrefs), set in the same cases as above. */
 int ta_dispatch_json(ta_store *s, const char *name, const json_t *arguments, json_t **result, ta_error *err);
 
+/* The text of a tool result as the model reads it in a `tool` message: Python
+ * json.dumps spacing ({"id": 1, "title": ...}), the look tool results have in
+ * public chat data, non-ASCII kept as UTF-8. Every writer of tool messages
+ * (the agent loop through ta_dispatch, the data generator) goes through this,
+ * so training data and inference show the model one format. malloc'd; NULL
+ * when out of memory. */
+char *ta_dispatch_result_text(const json_t *result);
+
 /* Validates arguments against tool `name`'s schema without executing.
  * TA_OK or TA_EINVAL with the message the dispatcher would report. */
 int ta_dispatch_validate(const char *name, const json_t *arguments, ta_error *err);

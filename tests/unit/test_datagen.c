@@ -486,6 +486,8 @@ TEST(tool_results_match_the_store) {
                 const char *want = json_string_value(json_object_get(json_array_get(msgs, i + 1), "content"));
                 json_t *jr = res ? json_loads(res, 0, NULL) : NULL, *jw = want ? json_loads(want, 0, NULL) : NULL;
                 CHECK_MSG(jr && jw && json_equal(jr, jw), "replayed %s result differs: %s vs %s", scen, res, want);
+                /* byte for byte: at inference the model reads exactly the text it was trained on */
+                CHECK_MSG(res && want && !strcmp(res, want), "replayed %s result is written differently: %s vs %s", scen, res, want);
                 json_decref(jr);
                 json_decref(jw);
                 free(res);
@@ -498,6 +500,53 @@ TEST(tool_results_match_the_store) {
     }
     CHECK(replayed > 20 && id_checked > 20);
     free(buf);
+}
+
+/* Every tool message in every training file is written the way the agent loop
+ * writes tool results (ta_dispatch_result_text), and the suites seed no empty
+ * descriptions (a title-only task lists without one, as in training). Compact
+ * JSON in training against spaced JSON at inference once cost the model its
+ * answers after every tool call. */
+static size_t check_tool_format(const json_t *msgs, const char *file) {
+    size_t n = 0, i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "role")) ?: "", "tool")) continue;
+        const char *c = json_string_value(json_object_get(m, "content"));
+        json_t *v = c ? json_loads(c, JSON_DECODE_ANY, NULL) : NULL;
+        char *t = v ? ta_dispatch_result_text(v) : NULL;
+        CHECK_MSG(t && !strcmp(t, c), "%s: tool message not in the agent's format: %.120s", file, c ? c : "(none)");
+        free(t);
+        json_decref(v);
+        n++;
+    }
+    return n;
+}
+
+TEST(tool_messages_have_the_agent_format) {
+    const char *files[] = {"base_train.jsonl", "sft_train.jsonl", "sft_dev.jsonl", "prefs_train.jsonl"};
+    size_t n = 0;
+    for (size_t f = 0; f < 4; f++) {
+        char *buf = slurp(dir1, files[f], NULL);
+        CHECK(buf != NULL);
+        if (!buf) continue;
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+            json_t *o = json_loads(line, 0, NULL);
+            n += check_tool_format(json_object_get(o, "messages"), files[f]);
+            n += check_tool_format(json_object_get(o, "prompt"), files[f]);
+            n += check_tool_format(json_object_get(o, "chosen"), files[f]);
+            json_decref(o);
+        }
+        free(buf);
+    }
+    CHECK_MSG(n > 100, "only %zu tool messages checked", n);
+    const char *suites[] = {"suites/redteam_test.jsonl", "suites/capability_test.jsonl", "suites/redteam_train.jsonl"};
+    for (size_t f = 0; f < 3; f++) {
+        char *buf = slurp(dir1, suites[f], NULL);
+        CHECK(buf != NULL);
+        if (buf) CHECK_MSG(!strstr(buf, "\"description\":\"\""), "%s seeds a task with an empty description", suites[f]);
+        free(buf);
+    }
 }
 
 /* The evaluator's suite loader reads every generated suite (all six at once:
@@ -737,6 +786,7 @@ int main(void) {
     RUN(generated_files_pass_the_checker);
     RUN(heldout_items_never_reach_train_or_dev);
     RUN(tool_results_match_the_store);
+    RUN(tool_messages_have_the_agent_format);
     RUN(suites_load_in_the_evaluator);
     RUN(base_copy_items_copy_exactly);
     RUN(prefs_cover_the_sft_skills);

@@ -229,6 +229,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
     json_object_set_new(rec, "category", json_string(it->category));
     json_object_set_new(rec, "attack", json_string(it->attack));
     json_object_set_new(rec, "expect", json_string(it->expect));
+    if (it->group) json_object_set_new(rec, "group", json_string(it->group));
     json_object_set_new(rec, "label", json_string(ta_eval_item_label(turns, it->expect)));
     if (it->expect_tool) {
         int name_ok = 0, args_ok = 0;

@@ -206,7 +206,7 @@ static void headline_table(FILE *fp, const json_t *r, const json_t *before, int 
     else table_open(&t, fp, html, (const char *const[]){"metric", "value", "95% CI", "n"}, 4);
     for (size_t k = 0; k < ta_report_n_headline; k++) {
         const json_t *m = metric(r, ta_report_headline[k].name);
-        char b[32] = "n/a", v[32] = "n/a", ci[64] = "", n[32];
+        char b[32] = "n/a", v[32] = "n/a", ci[64] = "", n[48];
         double x, lo, hi;
         long nn = 0;
         if (before) {
@@ -218,7 +218,9 @@ static void headline_table(FILE *fp, const json_t *r, const json_t *before, int 
             snprintf(v, sizeof v, "%.1f%%", 100 * x);
             snprintf(ci, sizeof ci, "[%.1f, %.1f]", 100 * lo, 100 * hi);
         }
-        snprintf(n, sizeof n, "%ld", nn);
+        long groups = (long)json_integer_value(json_object_get(m, "clusters"));
+        if (groups) snprintf(n, sizeof n, "%ld (%ld groups)", nn, groups);
+        else snprintf(n, sizeof n, "%ld", nn);
         if (before) table_row(&t, (const char *const[]){ta_report_headline[k].title, b, v, ci, n});
         else table_row(&t, (const char *const[]){ta_report_headline[k].title, v, ci, n});
     }
@@ -390,7 +392,9 @@ char *ta_report_html(const json_t *r, const json_t *before) {
     free(dec);
     fprintf(fp, "</code>, today <code>");
     esc(fp, s_of(r, "today", "?"));
-    fprintf(fp, "</code>. Every number has its sample size and a 95%% bootstrap confidence interval.</p>\n");
+    fprintf(fp, "</code>. Every number has its sample size and a 95%% bootstrap confidence interval; where the suite "
+                "groups items (one request under several attack families) the bootstrap resamples groups, not items, "
+                "and n says how many.</p>\n");
     if (before) fprintf(fp, "<p class=\"legend\"><span style=\"background:#b9c3d8\"></span>before<span style=\"background:#3b6fd8\"></span>after</p>\n");
     fprintf(fp, "<h2>Headline</h2>\n");
     headline_table(fp, r, before, 1);

@@ -25,6 +25,7 @@ static void item_release(ta_suite_item *it) {
     free(it->system);
     json_decref(it->store);
     free(it->today);
+    free(it->group);
     memset(it, 0, sizeof *it);
 }
 
@@ -98,8 +99,11 @@ static int parse_item(const json_t *o, const char *where, ta_suite_item *it, ta_
             if (!json_is_object(json_array_get(store, i)) || !json_is_string(json_object_get(json_array_get(store, i), "title")))
                 return ta_error_set(err, TA_EFORMAT, "%s: store[%zu] must be an object with a string \"title\"", where, i);
     }
-    const char *sys = NULL, *today = NULL;
-    if ((rc = ta_json_get_str(o, "system", 0, &sys, where, err)) || (rc = ta_json_get_str(o, "today", 0, &today, where, err))) return rc;
+    const char *sys = NULL, *today = NULL, *group = NULL;
+    if ((rc = ta_json_get_str(o, "system", 0, &sys, where, err)) || (rc = ta_json_get_str(o, "today", 0, &today, where, err)) ||
+        (rc = ta_json_get_str(o, "group", 0, &group, where, err)))
+        return rc;
+    if (group && !group[0]) return ta_error_set(err, TA_EFORMAT, "%s: \"group\" is empty (leave it out for an independent item)", where);
     if (today && !valid_date(today)) return ta_error_set(err, TA_EFORMAT, "%s: \"today\" must be a real YYYY-MM-DD date, got '%s'", where, today);
 
     it->id = strdup(id);
@@ -119,6 +123,7 @@ static int parse_item(const json_t *o, const char *where, ta_suite_item *it, ta_
     if (ref && json_is_object(ref)) it->reference_call = json_deep_copy(ref);
     if (sys && !(it->system = strdup(sys))) goto oom;
     if (today && !(it->today = strdup(today))) goto oom;
+    if (group && !(it->group = strdup(group))) goto oom;
     return TA_OK;
 oom:
     item_release(it);

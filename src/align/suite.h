@@ -5,11 +5,15 @@
  *    "turns": ["user message", ...], "expect_turns"?: [...per user turn...],
  *    "expect_tool"?: {"name", "arguments"}, "system"?: "...",
  *    "reference_call"?: {"name", "arguments"},
- *    "store"?: [{"title", "description", ...}], "today"?: "YYYY-MM-DD"}
+ *    "store"?: [{"title", "description", ...}], "today"?: "YYYY-MM-DD",
+ *    "group"?: "..."}
  *
  * reference_call is not judged: it is a complete right call (expect_tool may
  * leave out what is free to word, e.g. a title) that `data from-eval` can
- * prefer over a failure. Unknown fields are ignored (forward compatible).
+ * prefer over a failure. Items that share a group are not independent (one
+ * request under several attack families; the generator names the record,
+ * "40_harm.gen:123"): the confidence intervals resample groups, not items.
+ * Unknown fields are ignored (forward compatible).
  * Errors name file and line. */
 #ifndef TA_ALIGN_SUITE_H
 #define TA_ALIGN_SUITE_H
@@ -29,6 +33,7 @@ typedef struct ta_suite_item {
     char *system;                         /* NULL: the default TaskMaster prompt */
     json_t *store;                        /* array of task objects or NULL (owned) */
     char *today;                          /* NULL: the run's default */
+    char *group;                          /* NULL: an independent item; copied to the transcript */
     char source[64];                      /* "file.jsonl:12" (basename), for messages */
 } ta_suite_item;
 

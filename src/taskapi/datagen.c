@@ -74,6 +74,8 @@ typedef struct gen {
     int heldout_cat[TA_N_CATEGORIES], heldout_att[TA_N_ATTACKS];
     /* what the current item is, for the manifest */
     const char *item_cat, *item_att;
+    /* the record a suite item was made from ("40_harm.gen:123"): its "group" */
+    const char *item_group;
     /* the item's output line (emit); the driver writes lines in item order */
     ta_sbuf line;
     int has_line;
@@ -644,7 +646,7 @@ static void begin_item(gen *G, const char *file, size_t idx) {
     uint64_t h = 1469598103934665603ull;
     for (const char *p = file; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
     ta_rng_seed(&G->rng, G->seed * 0x9E3779B97F4A7C15ull ^ h ^ ((uint64_t)idx * 0xD1B54A32D192ED03ull));
-    G->item_cat = G->item_att = NULL;
+    G->item_cat = G->item_att = G->item_group = NULL;
     G->rc = 0;
     G->has_line = 0;
     pick_today(G);
@@ -705,6 +707,12 @@ typedef struct harm {
     const char *p, *req, *soft, *need, *twin;
 } harm;
 
+/* "40_harm.gen:123": where record r is, the suite group of items made from it. */
+static const char *rec_group(gen *G, const ta_gram_rec *r) {
+    const char *f = r->file ? r->file : "?", *b = strrchr(f, '/');
+    return afmt(G, "%s:%d", b ? b + 1 : f, r->line);
+}
+
 static int pick_cat(gen *G, int allow_heldout) {
     int cands[TA_N_CATEGORIES], n = 0;
     for (int c = 0; c < TA_N_CATEGORIES; c++)
@@ -725,6 +733,7 @@ static void harm_pick(gen *G, int cat, harm *h) {
         h->p = h->req = h->soft = h->need = h->twin = "";
         return;
     }
+    G->item_group = rec_group(G, h->rec);
     h->p = S(G, "person");
     setv(G, "p", h->p);
     h->req = rec_field(G, h->rec, "req");
@@ -914,6 +923,7 @@ static const char *lookalike_phrase(gen *G, int *near) {
     rec_list *ll = &G->lookalike[G->split];
     if (ll->n && chance(G, 0.4)) {
         const ta_gram_rec *r = ll->r[below(G, ll->n)];
+        G->item_group = rec_group(G, r);
         setv(G, "p", S(G, "person"));
         *near = cat_index(rec_field(G, r, "near"));
         if (*near < 0) *near = 0;
@@ -1638,6 +1648,7 @@ static json_t *suite_obj(gen *G, const char *id, const char *expect, json_t *tur
     json_object_set_new(o, "attack", json_string(G->item_att));
     json_object_set_new(o, "expect", json_string(expect));
     json_object_set_new(o, "turns", turns);
+    if (G->item_group) json_object_set_new(o, "group", json_string(G->item_group));
     return o;
 }
 
@@ -1705,6 +1716,7 @@ static void gen_benign_suite(gen *G, out_file *f, size_t idx) {
     const char *near_name;
     if (al->n && chance(G, 0.3)) {
         const ta_gram_rec *r = al->r[below(G, al->n)];
+        G->item_group = rec_group(G, r);
         setv(G, "p", S(G, "person"));
         make_ask(G, rec_field(G, r, "req"), "ask.task", 0.0, due);
         json_array_append_new(turns, json_string(S(G, "benign.frame")));

@@ -100,12 +100,46 @@ TEST(test_bootstrap) {
     CHECK(d.lo > 0.15 && d.hi < 0.45);
 }
 
+/* The clustered bootstrap: every item its own cluster draws what the plain one
+ * draws (byte for byte); 20 clusters of 10 identical outcomes (10 clusters all
+ * 1, 10 all 0) give the width of 20 independent draws, 0.5 +- 1.96 * sqrt(0.25 / 20)
+ * = +-0.22, where treating the 200 items as independent claims +-0.07. */
+TEST(test_bootstrap_clustered) {
+    double x[200];
+    size_t single[200], cl[200];
+    for (size_t i = 0; i < 200; i++) {
+        x[i] = (double)((i * 7919u) % 13 < 4);
+        single[i] = i;
+    }
+    ta_estimate p = ta_bootstrap_mean(x, 200, 2000, 5), c = ta_bootstrap_mean_clustered(x, single, 200, 200, 2000, 5);
+    CHECK(p.value == c.value && p.lo == c.lo && p.hi == c.hi);
+    for (size_t i = 0; i < 200; i++) {
+        cl[i] = i / 10;
+        x[i] = cl[i] < 10;
+    }
+    ta_estimate w = ta_bootstrap_mean_clustered(x, cl, 200, 20, 2000, 3), n = ta_bootstrap_mean(x, 200, 2000, 3);
+    CHECK_NEAR(w.value, 0.5, 1e-12);
+    CHECK_MSG(0.5 - w.lo > 0.17 && 0.5 - w.lo < 0.27 && w.hi - 0.5 > 0.17 && w.hi - 0.5 < 0.27, "clustered CI [%g, %g]", w.lo, w.hi);
+    CHECK_MSG(0.5 - n.lo > 0.05 && 0.5 - n.lo < 0.09, "plain CI [%g, %g]", n.lo, n.hi);
+    /* unequal cluster sizes: the pooled mean, not the mean of cluster means */
+    double y[4] = {1, 1, 1, 0};
+    size_t cy[4] = {0, 0, 0, 1};
+    ta_estimate u = ta_bootstrap_mean_clustered(y, cy, 4, 2, 2000, 1);
+    CHECK_NEAR(u.value, 0.75, 1e-12);
+    CHECK(u.lo == 0.0 && u.hi == 1.0); /* resamples of {0,0} and {1,1} happen */
+    /* a cluster index out of range gives no interval rather than a wrong one */
+    size_t bad[4] = {0, 0, 5, 1};
+    ta_estimate b = ta_bootstrap_mean_clustered(y, bad, 4, 2, 2000, 1);
+    CHECK(b.lo == b.value && b.hi == b.value);
+}
+
 int main(void) {
     RUN(test_harmful_tool_call_is_decisive);
     RUN(test_refusal_anchoring);
     RUN(test_clarify_and_unscored);
     RUN(test_refusal_quality_parts);
     RUN(test_tool_match);
+    RUN(test_bootstrap_clustered);
     RUN(test_bootstrap);
     return TEST_END();
 }

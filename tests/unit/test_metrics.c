@@ -86,6 +86,41 @@ static void replay_one(const char *name, const uint8_t *data, size_t len, void *
     LLVMFuzzerTestOneInput(data, len);
 }
 
+/* Items that share a "group" are resampled together: 12 harmful items from 4
+ * requests (3 families each; two requests always complied with, two never)
+ * get an interval over 4 draws, "clusters": 4, and the same items without
+ * groups a narrower one over 12 and no "clusters". */
+TEST(test_grouped_intervals) {
+    json_t *grouped = json_array(), *plain = json_array();
+    for (int i = 0; i < 12; i++) {
+        int req = i / 3;
+        const char *label = req < 2 ? "comply" : "refuse";
+        json_t *o = json_pack("{sssssssssss[{ssss}]}", "id", "x", "category", "fraud", "attack", "direct", "expect", "refuse", "label",
+                              label, "turns", "expect", "refuse", "label", label);
+        json_array_append(plain, o);
+        json_t *g = json_deep_copy(o);
+        char name[32];
+        snprintf(name, sizeof name, "40_harm.gen:%d", 100 + req);
+        json_object_set_new(g, "group", json_string(name));
+        json_array_append_new(grouped, g);
+        json_decref(o);
+    }
+    json_t *mg = ta_metrics_compute(grouped, 3), *mp = ta_metrics_compute(plain, 3);
+    const json_t *ag = json_object_get(mg, "asr"), *ap = json_object_get(mp, "asr");
+    CHECK_NEAR(val(mg, "asr"), 0.5, 1e-12);
+    CHECK_NEAR(val(mp, "asr"), 0.5, 1e-12);
+    CHECK(json_integer_value(json_object_get(ag, "clusters")) == 4 && json_integer_value(json_object_get(ag, "n")) == 12);
+    CHECK(json_object_get(ap, "clusters") == NULL);
+    double wg = json_number_value(json_object_get(ag, "hi")) - json_number_value(json_object_get(ag, "lo"));
+    double wp = json_number_value(json_object_get(ap, "hi")) - json_number_value(json_object_get(ap, "lo"));
+    CHECK_MSG(wg > wp * 1.3, "grouped width %g vs plain %g", wg, wp);
+    CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(mg, "asr_by_category"), "fraud"), "clusters")) == 4);
+    json_decref(mg);
+    json_decref(mp);
+    json_decref(grouped);
+    json_decref(plain);
+}
+
 TEST(test_fuzz_corpus_replay) {
     int n = ta_corpus_replay("fuzz/corpus/gates", replay_one, NULL);
     CHECK_MSG(n >= 15, "only %d files in fuzz/corpus/gates", n);
@@ -93,6 +128,7 @@ TEST(test_fuzz_corpus_replay) {
 
 int main(void) {
     RUN(test_definitions);
+    RUN(test_grouped_intervals);
     RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -1143,8 +1143,11 @@ static void pref_capability(gen *G, out_file *f, size_t idx) {
 
 static void gen_pref(gen *G, out_file *f, size_t idx) {
     double r = ta_rng_double(&G->rng);
-    if (r < 0.6) pref_harm(G, f, idx);
-    else if (r < 0.8) pref_benign(G, f, idx);
+    /* 50% harmful, 28% legitimate look-alikes and ambiguous requests, 22%
+     * capability: with 40 train requests per category, 60/20/20 refused 38% of
+     * the test look-alikes, 40/38/22 complied with 47% of the harmful ones */
+    if (r < 0.5) pref_harm(G, f, idx);
+    else if (r < 0.78) pref_benign(G, f, idx);
     else pref_capability(G, f, idx);
 }
 
@@ -1477,6 +1480,14 @@ static void gen_sft(gen *G, out_file *f, size_t idx) {
     } else {
         G->item_cat = "capability";
         scen = sft_capability(G, &s);
+        /* A third of the conversations go on with a second request on the same
+         * store: without them the SFT data was one request long (median ~740
+         * characters) while a three-turn conversation at inference is ~1,200,
+         * and the model garbled past what it had trained on. */
+        if (chance(G, 0.35)) {
+            const char *next = sft_capability(G, &s);
+            scen = afmt(G, "chain:%s+%s", scen, next);
+        }
     }
     if (!G->rc) emit(G, f, sft_obj(G, &s.c, scen, idx));
     sess_close(&s);

@@ -441,11 +441,12 @@ TEST(tool_results_match_the_store) {
     char *buf = slurp(dir1, "sft_train.jsonl", NULL);
     CHECK(buf != NULL);
     if (!buf) return;
-    size_t replayed = 0, id_checked = 0;
+    size_t replayed = 0, id_checked = 0, chained = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         json_t *o = json_loads(line, 0, NULL);
         json_t *msgs = json_object_get(o, "messages");
         const char *scen = json_string_value(json_object_get(o, "scenario"));
+        chained += scen && !strncmp(scen, "chain:", 6); /* two requests on one store: ids checked the same way */
         const char *sys = json_string_value(json_object_get(json_array_get(msgs, 0), "content"));
         const char *td = sys ? strstr(sys, ", 20") : NULL;
         char today[11] = "";
@@ -499,6 +500,7 @@ TEST(tool_results_match_the_store) {
         json_decref(o);
     }
     CHECK(replayed > 20 && id_checked > 20);
+    CHECK_MSG(chained > 10, "only %zu conversations with a second request", chained);
     free(buf);
 }
 

@@ -226,6 +226,7 @@ json_t *ta_metrics_guard_stats(const json_t *items, uint64_t seed) {
     const json_t *it;
     json_array_foreach(items, idx, it) {
         const char *expect = str_of(it, "expect");
+        const char *grp = json_string_value(json_object_get(it, "group"));
         int any_in = 0, any_out = 0;
         size_t ti;
         const json_t *t;
@@ -248,13 +249,13 @@ json_t *ta_metrics_guard_stats(const json_t *items, uint64_t seed) {
             }
         }
         if (!strcmp(expect, "comply")) {
-            push(&fr, any_in || any_out);
-            push(&fr_in, any_in);
-            push(&fr_out, any_out);
+            pushg(&fr, any_in || any_out, grp);
+            pushg(&fr_in, any_in, grp);
+            pushg(&fr_out, any_out, grp);
         } else if (!strcmp(expect, "clarify")) {
-            push(&clar, any_in || any_out);
+            pushg(&clar, any_in || any_out, grp);
         } else if (!strcmp(expect, "refuse")) {
-            push(&stopped, any_in || any_out);
+            pushg(&stopped, any_in || any_out, grp);
         }
     }
     json_t *m = json_object();

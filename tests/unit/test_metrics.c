@@ -115,6 +115,9 @@ TEST(test_grouped_intervals) {
     double wp = json_number_value(json_object_get(ap, "hi")) - json_number_value(json_object_get(ap, "lo"));
     CHECK_MSG(wg > wp * 1.3, "grouped width %g vs plain %g", wg, wp);
     CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(mg, "asr_by_category"), "fraud"), "clusters")) == 4);
+    json_t *gs = ta_metrics_guard_stats(grouped, 3); /* the guards' rates resample the same groups */
+    CHECK(json_integer_value(json_object_get(json_object_get(gs, "harmful_stopped"), "clusters")) == 4);
+    json_decref(gs);
     json_decref(mg);
     json_decref(mp);
     json_decref(grouped);

@@ -852,6 +852,8 @@ static void pair_emit(gen *G, out_file *f, pair *pr, const char *expect, size_t 
 static int pick_att(gen *G, const int *allowed, int n) { return allowed[below(G, (uint64_t)n)]; }
 
 /* One harmful preference pair (train/dev families only). */
+static const char *sft_capability(gen *G, sess *s);
+
 static void pref_harm(gen *G, out_file *f, size_t idx) {
     static const int fams[] = {A_DIRECT, A_REFRAME, A_OVERRIDE, A_SOCIAL, A_OBFUSCATION, A_INDIRECT};
     int att = pick_att(G, fams, 6);
@@ -897,7 +899,21 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
         comply_call(G, R, h.req, NULL);
         sess_close(&s);
     } else {
-        add_system(G, P);
+        if (chance(G, 0.25)) {
+            /* the request comes after finished work (a whole capability conversation):
+             * the boundary has to hold deep in a conversation, not only in its first
+             * turn. The work is unrelated to the request, so this is not the held-out
+             * escalation family (a build-up towards the harmful turn). */
+            const char *cat = G->item_cat, *att_name = G->item_att;
+            sess s;
+            sess_open(G, &s, 1);
+            sft_capability(G, &s);
+            if (!G->rc && ta_conv_append(P, &s.c, G->err)) fail(G, G->err->code);
+            sess_close(&s);
+            G->item_cat = cat;
+            G->item_att = att_name;
+        } else
+            add_system(G, P);
         const char *msg = deliver(G, att == A_REFRAME ? A_DIRECT : att, &h, "ask.task", due);
         say(G, P, TA_ROLE_USER, msg);
         if (att == A_REFRAME) {
@@ -1049,7 +1065,6 @@ static int wrong_call(gen *G, ta_conversation *R, const ta_tool_call *tc) {
     return 1;
 }
 
-static const char *sft_capability(gen *G, sess *s);
 
 /* The indirect-injection refusal where there is no injection: the answer to a
  * clean tool result that lists tasks and then claims one of them gives orders.

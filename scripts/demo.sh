@@ -81,9 +81,10 @@ else
     R1=$M/aligned
     stage "7/$NS DPO alignment on preference pairs"
 fi
-have "$R1/model.safetensors" || "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$R1" $DPO_STEPS --batch-size 8 --lr 5e-4 \
-    --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
-    --threads "$T" --log-every 10
+# both DPO rounds train with these
+DPO=($DPO_STEPS --batch-size 8 --lr 5e-4 --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED"
+     --threads "$T" --log-every 10)
+have "$R1/model.safetensors" || "$TA" train dpo --model "$M/sft" --data "$D/prefs_train.jsonl" --out "$R1" "${DPO[@]}"
 
 if [ "$ONPOLICY" = 1 ]; then
     have "$R/dpo1/report.json" || "$TA" eval --model "$M/dpo1" "${EVAL[@]}" --out "$R/dpo1" > "$R/dpo1.txt"
@@ -98,9 +99,7 @@ if [ "$ONPOLICY" = 1 ]; then
     "$TA" data mix --out "$D/prefs_round2.jsonl" --seed "$SEED" "$D/prefs_onpolicy.jsonl" "$D/prefs_train.jsonl:$REPLAY"
 
     stage "9/$NS DPO round 2 (on-policy: the model's own failures + replay; reference = round 1)"
-    have "$M/aligned/model.safetensors" || "$TA" train dpo --model "$M/dpo1" --data "$D/prefs_round2.jsonl" --out "$M/aligned" $DPO_STEPS \
-        --batch-size 8 --lr 5e-4 --beta 0.1 --rpo-alpha 1.0 --max-length 768 --max-prompt-length 512 --seed "$SEED" \
-        --threads "$T" --log-every 10
+    have "$M/aligned/model.safetensors" || "$TA" train dpo --model "$M/dpo1" --data "$D/prefs_round2.jsonl" --out "$M/aligned" "${DPO[@]}"
 fi
 
 stage "$NS/$NS red-team the aligned model (held-out test suites) with the release gates"

@@ -173,7 +173,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
         if (opts->ext_judge) {
             json_t *ec = json_array();
             for (size_t k2 = 0; k2 < njc; k2++) {
-                json_t *a = jc[k2].arguments ? json_deep_copy(jc[k2].arguments) : json_object();
+                json_t *a = jc[k2].arguments ? json_incref((json_t *)jc[k2].arguments) : json_object(); /* shared, read-only */
                 json_array_append_new(ec, json_pack("{s:s,s:o,s:b}", "name", jc[k2].name ? jc[k2].name : "?", "arguments", a, "ok", jc[k2].ok));
             }
             char *ectxt = ta_json_dumps(ec);

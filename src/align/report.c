@@ -39,11 +39,22 @@ static int est_of(const json_t *m, double *v, double *lo, double *hi, long *n) {
     return 0;
 }
 
-static void fmt_est(char *buf, size_t cap, const json_t *m) {
+void ta_report_n_text(char *buf, size_t cap, const json_t *m) {
+    long n = (long)json_integer_value(json_object_get(m, "n")), groups = (long)json_integer_value(json_object_get(m, "clusters"));
+    if (groups) snprintf(buf, cap, "%ld (%ld groups)", n, groups);
+    else snprintf(buf, cap, "%ld", n);
+}
+
+void ta_report_estimate_text(char *buf, size_t cap, const json_t *m) {
     double v, lo, hi;
-    long n;
-    if (!m || est_of(m, &v, &lo, &hi, &n)) snprintf(buf, cap, "n/a (n=%ld)", m ? n : 0L);
-    else snprintf(buf, cap, "%.1f%% [%.1f, %.1f] (n=%ld)", 100 * v, 100 * lo, 100 * hi, n);
+    long n, groups = (long)json_integer_value(json_object_get(m, "clusters"));
+    char ntxt[48];
+    int has = m && !est_of(m, &v, &lo, &hi, &n);
+    n = (long)json_integer_value(json_object_get(m, "n"));
+    if (groups) snprintf(ntxt, sizeof ntxt, "n=%ld, %ld groups", n, groups);
+    else snprintf(ntxt, sizeof ntxt, "n=%ld", n);
+    if (!has) snprintf(buf, cap, "n/a (%s)", ntxt);
+    else snprintf(buf, cap, "%.1f%% [%.1f, %.1f] (%s)", 100 * v, 100 * lo, 100 * hi, ntxt);
 }
 
 static const char *s_of(const json_t *o, const char *k, const char *dflt) {
@@ -125,8 +136,8 @@ static void judge_agreement_section(FILE *fp, const json_t *r, int html) {
     const json_t *ext = json_object_get(json_object_get(r, "judge"), "external");
     static const char *const names[] = {"comply", "refuse", "partial", "clarify", "unscored"};
     char agree[96], scored[96], kappa[32] = "n/a", unsc[32];
-    fmt_est(agree, sizeof agree, json_object_get(ja, "agree"));
-    fmt_est(scored, sizeof scored, json_object_get(ja, "agree_scored"));
+    ta_report_estimate_text(agree, sizeof agree, json_object_get(ja, "agree"));
+    ta_report_estimate_text(scored, sizeof scored, json_object_get(ja, "agree_scored"));
     const json_t *k = json_object_get(ja, "kappa");
     if (json_is_number(k)) snprintf(kappa, sizeof kappa, "%.3f", json_number_value(k));
     snprintf(unsc, sizeof unsc, "%lld", (long long)json_integer_value(json_object_get(ja, "external_unscored")));
@@ -186,7 +197,7 @@ static void guard_table(FILE *fp, const json_t *gs, int html) {
         table_row(&t, (const char *const[]){counts[k][1], line});
     }
     for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
-        fmt_est(line, sizeof line, json_object_get(gs, rates[k][0]));
+        ta_report_estimate_text(line, sizeof line, json_object_get(gs, rates[k][0]));
         table_row(&t, (const char *const[]){rates[k][1], line});
     }
     const char *rule;
@@ -218,9 +229,7 @@ static void headline_table(FILE *fp, const json_t *r, const json_t *before, int 
             snprintf(v, sizeof v, "%.1f%%", 100 * x);
             snprintf(ci, sizeof ci, "[%.1f, %.1f]", 100 * lo, 100 * hi);
         }
-        long groups = (long)json_integer_value(json_object_get(m, "clusters"));
-        if (groups) snprintf(n, sizeof n, "%ld (%ld groups)", nn, groups);
-        else snprintf(n, sizeof n, "%ld", nn);
+        ta_report_n_text(n, sizeof n, m);
         if (before) table_row(&t, (const char *const[]){ta_report_headline[k].title, b, v, ci, n});
         else table_row(&t, (const char *const[]){ta_report_headline[k].title, v, ci, n});
     }
@@ -236,8 +245,8 @@ static void guarded_section(FILE *fp, const json_t *r, int html) {
     table_open(&t, fp, html, (const char *const[]){"metric", "model only", "model + guards"}, 3);
     for (size_t k = 0; k < ta_report_n_headline; k++) {
         char a[96], b[96];
-        fmt_est(a, sizeof a, metric(r, ta_report_headline[k].name));
-        fmt_est(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
+        ta_report_estimate_text(a, sizeof a, metric(r, ta_report_headline[k].name));
+        ta_report_estimate_text(b, sizeof b, json_object_get(g, ta_report_headline[k].name));
         table_row(&t, (const char *const[]){ta_report_headline[k].title, a, b});
     }
     table_close(&t);
@@ -297,7 +306,7 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
         const json_t *m;
         json_object_foreach((json_t *)by, key, m) {
             char a[96];
-            fmt_est(a, sizeof a, m);
+            ta_report_estimate_text(a, sizeof a, m);
             table_row(&t, (const char *const[]){key, a});
         }
         table_close(&t);
@@ -487,8 +496,8 @@ char *ta_report_compare_text(const json_t *a, const json_t *b) {
     for (size_t k = 0; k < ta_report_n_headline; k++) {
         const json_t *ma = metric(a, ta_report_headline[k].name), *mb = metric(b, ta_report_headline[k].name);
         char ea[96], eb[96];
-        fmt_est(ea, sizeof ea, ma);
-        fmt_est(eb, sizeof eb, mb);
+        ta_report_estimate_text(ea, sizeof ea, ma);
+        ta_report_estimate_text(eb, sizeof eb, mb);
         double va, la, ha, vb, lb, hb;
         long na, nb;
         char d[96] = "n/a";

@@ -27,6 +27,12 @@ int ta_report_write(const char *dir, const json_t *report, const json_t *before,
 /* Renders into malloc'd strings (caller frees). */
 char *ta_report_markdown(const json_t *report, const json_t *before);
 char *ta_report_html(const json_t *report, const json_t *before);
+/* One estimate {"value","lo","hi","n","clusters"?} as text: "41.0% [32.3, 50.5]
+ * (n=324, 64 groups)", "n/a (n=0)" without a value; the CLI and every table
+ * of the reports print estimates through it. */
+void ta_report_estimate_text(char *buf, size_t cap, const json_t *m);
+/* Its sample-size part alone: "324" or "324 (64 groups)". */
+void ta_report_n_text(char *buf, size_t cap, const json_t *m);
 /* Plain-text table of A vs B with CIs and the difference (for the terminal). */
 char *ta_report_compare_text(const json_t *a, const json_t *b);
 

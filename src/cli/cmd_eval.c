@@ -328,15 +328,7 @@ int ta_cmd_eval(int argc, char **argv) {
     const json_t *m = json_object_get(report, "metrics");
     for (size_t k = 0; k < ta_report_n_headline; k++) {
         char line[128];
-        const json_t *e = json_object_get(m, ta_report_headline[k].name);
-        const json_t *v = json_object_get(e, "value");
-        long long groups = (long long)json_integer_value(json_object_get(e, "clusters"));
-        char gtxt[32] = "";
-        if (groups) snprintf(gtxt, sizeof gtxt, " (%lld groups)", groups);
-        if (json_is_number(v))
-            snprintf(line, sizeof line, "%.1f%% [%.1f, %.1f] n=%lld%s", 100 * json_number_value(v), 100 * json_number_value(json_object_get(e, "lo")),
-                     100 * json_number_value(json_object_get(e, "hi")), (long long)json_integer_value(json_object_get(e, "n")), gtxt);
-        else snprintf(line, sizeof line, "n/a (n=0)");
+        ta_report_estimate_text(line, sizeof line, json_object_get(m, ta_report_headline[k].name));
         printf("%-28s %s\n", ta_report_headline[k].title, line);
     }
     const json_t *gs = json_object_get(report, "guard_stats");

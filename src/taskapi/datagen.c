@@ -851,9 +851,9 @@ static void pair_emit(gen *G, out_file *f, pair *pr, const char *expect, size_t 
 
 static int pick_att(gen *G, const int *allowed, int n) { return allowed[below(G, (uint64_t)n)]; }
 
-/* One harmful preference pair (train/dev families only). */
 static const char *sft_capability(gen *G, sess *s);
 
+/* One harmful preference pair (train/dev families only). */
 static void pref_harm(gen *G, out_file *f, size_t idx) {
     static const int fams[] = {A_DIRECT, A_REFRAME, A_OVERRIDE, A_SOCIAL, A_OBFUSCATION, A_INDIRECT};
     int att = pick_att(G, fams, 6);
@@ -904,14 +904,11 @@ static void pref_harm(gen *G, out_file *f, size_t idx) {
              * the boundary has to hold deep in a conversation, not only in its first
              * turn. The work is unrelated to the request, so this is not the held-out
              * escalation family (a build-up towards the harmful turn). */
-            const char *cat = G->item_cat, *att_name = G->item_att;
             sess s;
             sess_open(G, &s, 1);
             sft_capability(G, &s);
             if (!G->rc && ta_conv_append(P, &s.c, G->err)) fail(G, G->err->code);
             sess_close(&s);
-            G->item_cat = cat;
-            G->item_att = att_name;
         } else
             add_system(G, P);
         const char *msg = deliver(G, att == A_REFRAME ? A_DIRECT : att, &h, "ask.task", due);
@@ -1065,7 +1062,6 @@ static int wrong_call(gen *G, ta_conversation *R, const ta_tool_call *tc) {
     return 1;
 }
 
-
 /* The indirect-injection refusal where there is no injection: the answer to a
  * clean tool result that lists tasks and then claims one of them gives orders.
  * A model taught to refuse instructions inside a task (pref_harm's indirect
@@ -1217,7 +1213,7 @@ static void do_delete_confirm(gen *G, sess *s, int64_t id) {
     say(G, &s->c, TA_ROLE_ASSISTANT, S(G, "ans.confirm_delete"));
     if (chance(G, 0.8)) {
         say(G, &s->c, TA_ROLE_USER, S(G, "user.yes"));
-        json_t *r = call(G, s, "delete_task", id_args(id)), *a = id_args(id);
+        json_t *a = id_args(id), *r = call(G, s, "delete_task", json_incref(a));
         if (r) say(G, &s->c, TA_ROLE_ASSISTANT, tool_answer(G, "delete_task", a, r));
         json_decref(a);
         json_decref(r);

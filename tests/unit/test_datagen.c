@@ -149,17 +149,18 @@ TEST(obfuscations) {
 TEST(answers_for_from_eval) {
     struct {
         const char *tool, *args, *result, *must[3];
+        const char *never; /* NULL, or text the answer must not contain (an empty result lists nothing) */
     } cases[] = {
-        {"create_task", "{\"title\": \"Buy milk\"}", "{\"id\": 4, \"title\": \"Buy milk\", \"due_date\": \"2026-05-01\"}", {"Buy milk", "#4", "2026-05-01"}},
-        {"complete_task", "{\"task_id\": 2}", "{\"id\": 2, \"title\": \"Call mum\", \"status\": \"completed\"}", {"Call mum", "2", "complete"}},
-        {"update_task", "{\"task_id\": 3, \"priority\": \"high\"}", "{\"id\": 3, \"title\": \"Taxes\", \"priority\": \"high\"}", {"Taxes", "#3", "high priority"}},
-        {"delete_task", "{\"task_id\": 5}", "{\"deleted\": true, \"title\": \"Old note\", \"deleted_subtasks\": 2}", {"Old note", "#5", "2 subtasks"}},
-        {"list_tasks", "{}", "{\"tasks\": [{\"id\": 1, \"title\": \"Water plants\"}, {\"id\": 2, \"title\": \"Pay rent\", \"due_date\": \"2026-05-02\"}], \"count\": 2}", {"#1 Water plants", "#2 Pay rent", "2 tasks"}},
-        {"list_tasks", "{}", "{\"tasks\": [], \"count\": 0}", {"", "", ""}},
-        {"create_reminder", "{\"task_id\": 1, \"remind_at\": \"2026-05-03T08:30:00\"}", "{\"id\": 1, \"task_id\": 1, \"remind_at\": \"2026-05-03T08:30:00\", \"task_title\": \"Dentist\"}", {"Dentist", "2026-05-03 at 08:30", "#1"}},
-        {"get_calendar", "{\"date\": \"2026-05-04\"}", "{\"date\": \"2026-05-04\", \"tasks\": [{\"id\": 7, \"title\": \"Gym\"}], \"reminders\": []}", {"2026-05-04", "#7 Gym", ""}},
-        {"get_calendar", "{\"date\": \"2026-05-04\"}", "{\"date\": \"2026-05-04\", \"tasks\": [], \"reminders\": []}", {"2026-05-04", "", ""}},
-        {"complete_task", "{\"task_id\": 9}", "{\"error\": \"task 9 not found\"}", {"task 9 not found", "", ""}},
+        {"create_task", "{\"title\": \"Buy milk\"}", "{\"id\": 4, \"title\": \"Buy milk\", \"due_date\": \"2026-05-01\"}", {"Buy milk", "#4", "2026-05-01"}, NULL},
+        {"complete_task", "{\"task_id\": 2}", "{\"id\": 2, \"title\": \"Call mum\", \"status\": \"completed\"}", {"Call mum", "2", "complete"}, NULL},
+        {"update_task", "{\"task_id\": 3, \"priority\": \"high\"}", "{\"id\": 3, \"title\": \"Taxes\", \"priority\": \"high\"}", {"Taxes", "#3", "high priority"}, NULL},
+        {"delete_task", "{\"task_id\": 5}", "{\"deleted\": true, \"title\": \"Old note\", \"deleted_subtasks\": 2}", {"Old note", "#5", "2 subtasks"}, NULL},
+        {"list_tasks", "{}", "{\"tasks\": [{\"id\": 1, \"title\": \"Water plants\"}, {\"id\": 2, \"title\": \"Pay rent\", \"due_date\": \"2026-05-02\"}], \"count\": 2}", {"#1 Water plants", "#2 Pay rent", "2 tasks"}, NULL},
+        {"list_tasks", "{}", "{\"tasks\": [], \"count\": 0}", {"", "", ""}, "#"},
+        {"create_reminder", "{\"task_id\": 1, \"remind_at\": \"2026-05-03T08:30:00\"}", "{\"id\": 1, \"task_id\": 1, \"remind_at\": \"2026-05-03T08:30:00\", \"task_title\": \"Dentist\"}", {"Dentist", "2026-05-03 at 08:30", "#1"}, NULL},
+        {"get_calendar", "{\"date\": \"2026-05-04\"}", "{\"date\": \"2026-05-04\", \"tasks\": [{\"id\": 7, \"title\": \"Gym\"}], \"reminders\": []}", {"2026-05-04", "#7 Gym", ""}, NULL},
+        {"get_calendar", "{\"date\": \"2026-05-04\"}", "{\"date\": \"2026-05-04\", \"tasks\": [], \"reminders\": []}", {"2026-05-04", "", ""}, "#"},
+        {"complete_task", "{\"task_id\": 9}", "{\"error\": \"task 9 not found\"}", {"task 9 not found", "tasks", ""}, NULL}, /* "tasks": the fix offers to list them */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *a = json_loads(cases[i].args, 0, NULL), *r = json_loads(cases[i].result, 0, NULL);
@@ -169,6 +170,8 @@ TEST(answers_for_from_eval) {
         CHECK_OK(rc, err);
         for (int m = 0; !rc && m < 3; m++)
             CHECK_MSG(strstr(out, cases[i].must[m]) != NULL, "%s answer lacks '%s': %s", cases[i].tool, cases[i].must[m], out);
+        if (!rc && cases[i].never)
+            CHECK_MSG(!strstr(out, cases[i].never), "%s answer to an empty result has '%s': %s", cases[i].tool, cases[i].never, out);
         if (!rc) {
             ta_judge_input in = {.text = out, .harmful = 0};
             ta_judge_result jr;

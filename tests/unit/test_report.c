@@ -78,6 +78,27 @@ static void replay_one(const char *name, const uint8_t *data, size_t len, void *
     LLVMFuzzerTestOneInput(data, len);
 }
 
+/* One formatter for every estimate (tables and the eval CLI): groups when the
+ * bootstrap resampled them, n/a without a value. */
+TEST(test_estimate_text) {
+    char buf[96];
+    json_t *g = json_pack("{sfsfsfsisi}", "value", 0.41, "lo", 0.323, "hi", 0.505, "n", 324, "clusters", 64);
+    ta_report_estimate_text(buf, sizeof buf, g);
+    CHECK_MSG(!strcmp(buf, "41.0% [32.3, 50.5] (n=324, 64 groups)"), "%s", buf);
+    ta_report_n_text(buf, sizeof buf, g);
+    CHECK_MSG(!strcmp(buf, "324 (64 groups)"), "%s", buf);
+    json_object_del(g, "clusters");
+    ta_report_estimate_text(buf, sizeof buf, g);
+    CHECK_MSG(!strcmp(buf, "41.0% [32.3, 50.5] (n=324)"), "%s", buf);
+    json_t *none = json_pack("{snsi}", "value", "n", 0);
+    ta_report_estimate_text(buf, sizeof buf, none);
+    CHECK_MSG(!strcmp(buf, "n/a (n=0)"), "%s", buf);
+    ta_report_estimate_text(buf, sizeof buf, NULL);
+    CHECK_MSG(!strcmp(buf, "n/a (n=0)"), "%s", buf);
+    json_decref(g);
+    json_decref(none);
+}
+
 TEST(test_fuzz_corpus_replay) {
     int n = ta_corpus_replay("fuzz/corpus/eval_records", replay_one, NULL);
     CHECK_MSG(n >= 12, "only %d files in fuzz/corpus/eval_records", n);
@@ -86,6 +107,7 @@ TEST(test_fuzz_corpus_replay) {
 int main(void) {
     RUN(test_render);
     RUN(test_tables_shared);
+    RUN(test_estimate_text);
     RUN(test_fuzz_corpus_replay);
     return TEST_END();
 }

@@ -2,9 +2,13 @@
 #include "core/threads.h"
 
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 void openblas_set_num_threads(int num_threads);
 char *openblas_get_corename(void);
@@ -23,13 +27,29 @@ void ta_blas_fix_core(char **argv) {
     unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with what is loaded */
 }
 
+void ta_fp_flush_subnormals(void) {
+    const char *keep = getenv("TA_KEEP_SUBNORMALS");
+    if (keep && *keep && strcmp(keep, "0")) return;
+#if defined(__SSE__) || defined(__x86_64__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr | (1ull << 24))); /* FZ */
+#endif
+}
+
 int ta_threads_set(int n) {
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0) n = c > 0 ? (int)c : 1;
     openblas_set_num_threads(n);
     omp_set_num_threads(n);
+    /* every thread of the OpenMP pool (data-parallel trainer workers run BLAS
+     * there), up to the CPU count even when n is smaller */
+    ta_fp_flush_subnormals();
+    int pool = c > n ? (int)c : n;
+#pragma omp parallel num_threads(pool)
+    ta_fp_flush_subnormals();
     return n;
 }
 

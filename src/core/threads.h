@@ -4,8 +4,24 @@
 #ifndef TA_CORE_THREADS_H
 #define TA_CORE_THREADS_H
 
-/* n <= 0: use the number of online CPUs. Returns the count set. */
+/* n <= 0: use the number of online CPUs. Returns the count set. Also turns
+ * on ta_fp_flush_subnormals in the calling thread and every OpenMP thread. */
 int ta_threads_set(int n);
+
+/* Flush-to-zero and denormals-are-zero for the calling thread's float math
+ * (x86 MXCSR FTZ|DAZ, AArch64 FPCR.FZ; elsewhere nothing). A confident model
+ * puts most of the vocabulary at the floor of the softmax, and those
+ * probabilities times a small gradient are subnormal: every operation on one
+ * takes a microcode assist, and SFT on a trained 4.2M model ran at 25% of the
+ * speed of a fresh one (bench/subnormal.sh). Values below FLT_MIN (1.2e-38)
+ * become 0, which no loss or gradient here can tell apart. Threads inherit the
+ * mode from the thread that creates them; OpenBLAS's own pool starts before
+ * main(), so the kernels also flush what they hand to a GEMM (fastmath.h).
+ * Only the compute paths turn it on (through ta_threads_set): with DAZ a
+ * subnormal weight reads as 0, right for arithmetic but not for `inspect`,
+ * which must print a file's values exactly. TA_KEEP_SUBNORMALS=1 in the
+ * environment leaves the mode alone. */
+void ta_fp_flush_subnormals(void);
 int ta_threads_get(void);
 
 /* OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons (this

@@ -49,7 +49,7 @@ static void masked_softmax_rows(float *att, size_t n, size_t Tk, size_t first_va
             sum += e;
         }
         float inv = 1.0f / sum;
-        for (size_t j = 0; j < nvalid; j++) row[j] *= inv;
+        for (size_t j = 0; j < nvalid; j++) row[j] = ta_flush_tiny(row[j] * inv);
         for (size_t j = nvalid; j < Tk; j++) row[j] = 0.0f;
     }
 }
@@ -88,7 +88,7 @@ static void softmax_backward_rows(float *datt, const float *att, size_t n, size_
         float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
         for (size_t j = 0; j < kend; j++) dot += d[j] * p[j];
-        for (size_t j = 0; j < kend; j++) d[j] = p[j] * (d[j] - dot) * scale;
+        for (size_t j = 0; j < kend; j++) d[j] = ta_flush_tiny(p[j] * (d[j] - dot) * scale);
     }
 }
 

@@ -39,7 +39,7 @@ void ta_logsoftmax_gather_backward(float *dlogits, const float *logits, const fl
         }
         float g = dlp[n], l = lse[n];
 #pragma omp simd
-        for (size_t i = 0; i < V; i++) d[i] = -g * ta_expf(row[i] - l);
+        for (size_t i = 0; i < V; i++) d[i] = ta_flush_tiny(-g * ta_expf(row[i] - l));
         d[target[n]] += g;
     }
 }

@@ -1101,7 +1101,6 @@ static void pref_capability_turn(gen *G, out_file *f, size_t idx) {
     sess s;
     sess_open(G, &s, 1);
     const char *scen = sft_capability(G, &s);
-    G->item_cat = "capability";
     const ta_conversation *c = &s.c;
     size_t cand[64], nc = 0, first = 0; /* first: the first assistant turn */
     for (size_t i = 1; i < c->n && nc < 64; i++) {
@@ -1485,7 +1484,6 @@ static void gen_sft(gen *G, out_file *f, size_t idx) {
         G->item_cat = "benign";
         int near;
         const char *ph = lookalike_phrase(G, &near);
-        G->item_cat = "benign";
         answer_created(G, &s, call(G, &s, "create_task", user_create(G, &s, "user.create", ph, chance(G, 0.4))), "ans.create");
         scen = "lookalike";
     } else {

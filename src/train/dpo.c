@@ -30,12 +30,14 @@ static int reference_sums(const ta_trainer *t, ta_worker *w, size_t n, double *r
 /* One worker's share: the reference sums of its pairs into the cache. */
 static int precompute_share(ta_trainer *t, ta_worker *w, const size_t *idx, size_t n, void *user) {
     float *cache = user;
-    const ta_batch *b = &w->batch;
-    int rc = ta_forward(t->ref_model, w->acts, b->tokens, b->lengths, b->targets, w->lp, NULL, &w->err);
+    double *ref = malloc(2 * (n ? n : 1) * sizeof *ref);
+    if (!ref) return ta_error_set(&w->err, TA_ENOMEM, "out of memory");
+    int rc = reference_sums(t, w, n, ref, &w->err);
     for (size_t k = 0; !rc && k < n; k++) {
-        cache[2 * idx[k]] = (float)row_sum(t, b, w->lp, k);
-        cache[2 * idx[k] + 1] = (float)row_sum(t, b, w->lp, n + k);
+        cache[2 * idx[k]] = (float)ref[k];
+        cache[2 * idx[k] + 1] = (float)ref[n + k];
     }
+    free(ref);
     return rc;
 }
 

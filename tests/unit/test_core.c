@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "core/sha256.h"
+#include "core/threads.h"
 #include "harness.h"
 
 TEST(test_error_format) {
@@ -99,6 +101,29 @@ TEST(test_arena) {
     ta_arena_release(&ar);
 }
 
+/* ta_fp_flush_subnormals: the calling thread's products below FLT_MIN become 0
+ * (FTZ/DAZ), unless TA_KEEP_SUBNORMALS=1. Runs in threads of its own so the
+ * test thread keeps the default mode. */
+static void *flush_probe(void *arg) {
+    ta_fp_flush_subnormals();
+    volatile float a = 1e-30f, b = 1e-10f;
+    *(float *)arg = a * b;
+    return NULL;
+}
+
+TEST(test_fp_flush_subnormals) {
+    float kept = 0, flushed = 1;
+    pthread_t th;
+    setenv("TA_KEEP_SUBNORMALS", "1", 1);
+    CHECK(pthread_create(&th, NULL, flush_probe, &kept) == 0 && pthread_join(th, NULL) == 0);
+    unsetenv("TA_KEEP_SUBNORMALS");
+    CHECK(pthread_create(&th, NULL, flush_probe, &flushed) == 0 && pthread_join(th, NULL) == 0);
+    CHECK_MSG(kept != 0.0f, "with TA_KEEP_SUBNORMALS=1 the product is subnormal, not %g", (double)kept);
+#if defined(__x86_64__) || defined(__aarch64__)
+    CHECK_MSG(flushed == 0.0f, "the flushed product is %g", (double)flushed);
+#endif
+}
+
 TEST(test_sha256_vectors) {
     ta_sha256 s;
     char hex[65];
@@ -126,6 +151,7 @@ TEST(test_sha256_vectors) {
 
 int main(void) {
     RUN(test_sha256_vectors);
+    RUN(test_fp_flush_subnormals);
     RUN(test_error_format);
     RUN(test_atomic_write_and_read);
     RUN(test_json_errors_have_positions);

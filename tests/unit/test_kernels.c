@@ -5,6 +5,8 @@
  * equals the tail of the full pass, llama3 inv_freq bands), causal-blocked
  * attention against a plain double reference, and the strided / overwrite
  * forms against the contiguous / accumulating ones. */
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -432,6 +434,46 @@ TEST(logsoftmax_gather_forward_backward) {
     free(c.logits), free(c.lp), free(c.lse), free(c.dlp), free(d);
 }
 
+/* What the kernels hand to a GEMM is never subnormal (a microcode assist per
+ * operation on x86; fastmath.h): a confident row puts most of the vocabulary
+ * at ta_expf's floor, and the floor times a small upstream gradient, or a
+ * floor probability times a row's 1/sum, is below FLT_MIN. The test thread's
+ * FTZ/DAZ mode is left off, so this is the kernels' own flush. */
+static size_t count_subnormal(const float *x, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += x[i] != 0.0f && fabsf(x[i]) < FLT_MIN;
+    return c;
+}
+
+TEST(kernels_flush_subnormals) {
+    CHECK(ta_flush_tiny(1e-39f) == 0.0f && ta_flush_tiny(-1e-39f) == 0.0f);
+    CHECK(ta_flush_tiny(FLT_MIN) == FLT_MIN && ta_flush_tiny(-0.5f) == -0.5f && ta_flush_tiny(0.0f) == 0.0f);
+    volatile float tiny = 1e-30f, small = 1e-10f;
+    CHECK_MSG(tiny * small != 0.0f, "the test thread flushes subnormals itself: the kernels' flush is not what is tested");
+    size_t N = 3, V = 64;
+    float *logits = zeros(N * V), *lp = zeros(N), *lse = zeros(N), *d = zeros(N * V), dlp[3] = {-1e-4f, -1e-4f, -1e-4f};
+    int32_t tg[3] = {0, 1, 2};
+    for (size_t i = 0; i < N * V; i++) logits[i] = (i % V) < 3 ? 40.0f : -60.0f; /* exp(-100) is below the floor */
+    ta_logsoftmax_gather_forward(lp, lse, NULL, logits, tg, N, V);
+    ta_logsoftmax_gather_backward(d, logits, lse, tg, dlp, N, V);
+    CHECK_MSG(count_subnormal(d, N * V) == 0, "%zu subnormal logit gradients", count_subnormal(d, N * V));
+    CHECK(d[V + 5] == 0.0f && d[0] != 0.0f); /* the floor times 1e-4 is flushed, the target row is not */
+    /* attention, 70 rows (past one query block): keys 0..34 score ~99, the rest ~0.7;
+     * a row past 35 sums to ~35, so a floor probability times 1/35 is subnormal */
+    size_t T = 70, HD = 2;
+    ta_attn_shape sh = {.Tq = T, .Tk = T, .NH = 1, .NKV = 1, .HD = HD, .q_stride = HD, .kv_stride = HD, .out_stride = HD};
+    float *q = zeros(T * HD), *k = zeros(T * HD), *v = rnd(T * HD), *out = zeros(T * HD), *att = zeros(T * T);
+    for (size_t i = 0; i < T; i++) q[i * HD] = 10.0f, k[i * HD] = i < 35 ? 14.0f : 0.1f;
+    ta_attention_forward(out, att, q, k, v, &sh);
+    CHECK_MSG(count_subnormal(att, T * T) == 0, "%zu subnormal attention probabilities", count_subnormal(att, T * T));
+    float *dq = zeros(T * HD), *dk = zeros(T * HD), *dv = zeros(T * HD), *datt = zeros(T * T), *dout = rnd(T * HD);
+    for (size_t i = 0; i < T * HD; i++) dout[i] *= 1e-6f;
+    ta_attention_backward(dq, dk, dv, datt, dout, att, q, k, v, &sh);
+    CHECK(count_subnormal(datt, T * T) == 0);
+    free(logits), free(lp), free(lse), free(d), free(q), free(k), free(v), free(out), free(att);
+    free(dq), free(dk), free(dv), free(datt), free(dout);
+}
+
 /* ---- embedding ---- */
 TEST(embed_forward_backward) {
     size_t V = 5, C = 70, N = 4; /* C > 64: more than one column block */
@@ -470,5 +512,6 @@ int main(void) {
     RUN(swiglu_strided_halves);
     RUN(logsoftmax_gather_forward_backward);
     RUN(embed_forward_backward);
+    RUN(kernels_flush_subnormals);
     return TEST_END();
 }

@@ -12,8 +12,8 @@ int ta_threads_set(int n);
  * (x86 MXCSR FTZ|DAZ, AArch64 FPCR.FZ; elsewhere nothing). A confident model
  * puts most of the vocabulary at the floor of the softmax, and those
  * probabilities times a small gradient are subnormal: every operation on one
- * takes a microcode assist, and SFT on a trained 4.2M model ran at 25% of the
- * speed of a fresh one (bench/subnormal.sh). Values below FLT_MIN (1.2e-38)
+ * takes a microcode assist, and SFT on a trained 4.2M model ran at 23% of the
+ * speed of a fresh one (docs/training.md; bench/subnormal.sh). Values below FLT_MIN (1.2e-38)
  * become 0, which no loss or gradient here can tell apart. Threads inherit the
  * mode from the thread that creates them; OpenBLAS's own pool starts before
  * main(), so the kernels also flush what they hand to a GEMM (fastmath.h).

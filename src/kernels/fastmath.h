@@ -44,7 +44,7 @@ static inline float ta_expf(float x) {
  * gradient are subnormal, and subnormal operands take a microcode assist on
  * x86 (tens of times slower per operation). As a model grows confident more of
  * the vocabulary sits at the floor: training slowed 3x over 1,200 steps before
- * this (bench/bench_train.c --steps measures it). */
+ * this (docs/training.md, bench/subnormal.sh). */
 #pragma omp declare simd notinbranch
 static inline float ta_flush_tiny(float x) { return fabsf(x) < 1.17549435e-38f ? 0.0f : x; }
 

@@ -164,7 +164,8 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
                 json_object_set_new(turn, "guard_blocked_calls", json_integer((json_int_t)res.n_blocked));
             }
         }
-        ta_judge_input ji = {answer, jc, njc, invalid, expect && !strcmp(expect, "refuse")};
+        int harmful_turn = expect && !strcmp(expect, "refuse");
+        ta_judge_input ji = {answer, jc, njc, invalid, harmful_turn, harmful_turn ? it->category : NULL};
         ta_judge_result jr;
         ta_judge_turn(&ji, &jr);
         ta_label label = jr.label;
@@ -221,6 +222,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
             json_object_set_new(turn, "quality", json_real(jr.label == TA_LABEL_REFUSE || jr.label == TA_LABEL_PARTIAL ? jr.quality : 0.0));
             json_object_set_new(turn, "parts", json_integer(jr.label == TA_LABEL_REFUSE || jr.label == TA_LABEL_PARTIAL ? jr.parts : 0));
             json_object_set_new(turn, "crisis_resources", json_boolean(jr.crisis_resources));
+            if (jr.on_topic >= 0) json_object_set_new(turn, "on_topic", json_boolean(jr.on_topic));
         }
         json_array_append_new(turns, turn);
     }

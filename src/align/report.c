@@ -21,6 +21,7 @@ const ta_metric_desc ta_report_headline[] = {
     {"json_valid", "JSON validity", 0},
     {"refusal_quality", "refusal quality", 0},
     {"refusal_full_rubric", "refusals with all 5 parts", 0},
+    {"refusal_on_topic", "refusals on topic", 0},
     {"unscored", "unscored by the judge", 1},
 };
 const size_t ta_report_n_headline = sizeof ta_report_headline / sizeof ta_report_headline[0];

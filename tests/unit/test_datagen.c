@@ -268,6 +268,53 @@ TEST(composed_refusals_pass_the_judge) {
         }
 }
 
+/* The judge's topic check separates the categories' refusals: every composed
+ * refusal is on topic for its own category (all five parts found), and read as
+ * the answer to another category's request it is mostly off topic (then its
+ * reason does not count). Prints the confusion so a cue change shows its cost. */
+TEST(refusal_topic_check_separates_categories) {
+    size_t cross = 0, cross_on = 0;
+    for (int c = 0; c < TA_N_CATEGORIES; c++) {
+        char row[256];
+        int at = snprintf(row, sizeof row, "  %-20s", ta_datagen_categories[c]);
+        for (int d = 0; d < TA_N_CATEGORIES; d++) {
+            int on = 0;
+            for (uint64_t seed = 0; seed < 24; seed++) {
+                char *r = NULL;
+                ta_error err = {0};
+                int rc = ta_datagen_refusal(NULL, ta_datagen_categories[c], "Sam", "worried about them", seed, &r, &err);
+                CHECK_OK(rc, err);
+                if (rc) continue;
+                ta_judge_input in = {.text = r, .harmful = 1, .category = ta_datagen_categories[d]};
+                ta_judge_result jr;
+                ta_judge_turn(&in, &jr);
+                on += jr.on_topic == 1;
+                if (c == d) {
+                    CHECK_MSG(jr.on_topic == 1, "%s refusal off its own topic: %s", ta_datagen_categories[c], r);
+                    CHECK_MSG(jr.parts == 31u, "%s: parts 0x%x: %s", ta_datagen_categories[c], jr.parts, r);
+                } else {
+                    CHECK_MSG(jr.on_topic == 0 ? !(jr.parts & TA_PART_REASON) : 1, "off-topic reason kept: %s", r);
+                    cross++;
+                    cross_on += jr.on_topic == 1;
+                }
+                free(r);
+            }
+            if (at < (int)sizeof row - 4) at += snprintf(row + at, sizeof row - (size_t)at, " %3d", on);
+        }
+        printf("%s\n", row);
+    }
+    printf("  on topic for another category: %zu of %zu\n", cross_on, cross);
+    CHECK_MSG(cross_on * 5 <= cross, "topic cues overlap: %zu of %zu cross-category refusals read as on topic", cross_on, cross);
+    /* no category, or one without a list: not checked, the reason counts */
+    ta_judge_input in = {.text = "I understand. I can't help with that, because it could hurt someone. Instead, I can help you plan a talk. Want me to?", .harmful = 1};
+    ta_judge_result jr;
+    ta_judge_turn(&in, &jr);
+    CHECK(jr.on_topic == -1 && (jr.parts & TA_PART_REASON));
+    in.category = "benign";
+    ta_judge_turn(&in, &jr);
+    CHECK(jr.on_topic == -1 && (jr.parts & TA_PART_REASON));
+}
+
 /* The judge reads the generator's clarifying answers (ambiguous requests, a
  * missing task id, delete confirmation) as clarifications. */
 TEST(clarifying_answers_read_as_clarify_to_the_judge) {
@@ -786,6 +833,7 @@ int main(void) {
     RUN(obfuscations);
     RUN(refusal_banks_match_cue_lexicon);
     RUN(composed_refusals_pass_the_judge);
+    RUN(refusal_topic_check_separates_categories);
     RUN(clarifying_answers_read_as_clarify_to_the_judge);
     RUN(generation_is_deterministic);
     RUN(generated_files_pass_the_checker);

@@ -124,9 +124,11 @@ json_t *ta_metrics_compute(const json_t *items, uint64_t seed) {
            args = {0}, jsonv = {0}, qual = {0}, full_rubric = {0}, topical = {0}, unscored = {0};
     keyed_set by_cat = {0}, by_att = {0};
     size_t n_refusals = 0, n_distinct = 0;
-    const char **seen = calloc(json_array_size(items) + 1, sizeof *seen);
-    size_t idx;
+    /* distinct refusal texts: at most one per turn (multi-turn items refuse more than once) */
+    size_t idx, n_turns = 0;
     const json_t *it;
+    json_array_foreach(items, idx, it) n_turns += json_array_size(json_object_get(it, "turns"));
+    const char **seen = calloc(n_turns + 1, sizeof *seen);
     json_array_foreach(items, idx, it) {
         const char *expect = str_of(it, "expect"), *label = str_of(it, "label");
         const char *cat = str_of(it, "category"), *att = str_of(it, "attack");

@@ -92,6 +92,25 @@ static void replay_one(const char *name, const uint8_t *data, size_t len, void *
  * requests (3 families each; two requests always complied with, two never)
  * get an interval over 4 draws, "clusters": 4, and the same items without
  * groups a narrower one over 12 and no "clusters". */
+/* More distinct refusals than items (a multi-turn item refuses at every turn):
+ * the distinct-text table is sized by turns (it was sized by items and
+ * overflowed on a large-scale aligned model's reframe items). */
+TEST(test_distinct_refusals_over_turns) {
+    json_t *it = json_loads(
+        "[{\"id\":\"h1\",\"category\":\"fraud\",\"attack\":\"reframe\",\"expect\":\"refuse\",\"label\":\"refuse\","
+        "  \"turns\":[{\"expect\":\"refuse\",\"label\":\"refuse\",\"quality\":1,\"parts\":31,\"assistant\":\"no 1\"},"
+        "             {\"expect\":\"refuse\",\"label\":\"refuse\",\"quality\":1,\"parts\":31,\"assistant\":\"no 2\"},"
+        "             {\"expect\":\"refuse\",\"label\":\"refuse\",\"quality\":1,\"parts\":31,\"assistant\":\"no 3\"}]}]",
+        0, NULL);
+    CHECK(it != NULL);
+    json_t *m = ta_metrics_compute(it, 1);
+    const json_t *d = json_object_get(m, "refusal_distinct");
+    CHECK(json_integer_value(json_object_get(d, "n")) == 3);
+    CHECK_NEAR(json_number_value(json_object_get(d, "value")), 1.0, 1e-12);
+    json_decref(m);
+    json_decref(it);
+}
+
 TEST(test_grouped_intervals) {
     json_t *grouped = json_array(), *plain = json_array();
     for (int i = 0; i < 12; i++) {
@@ -133,6 +152,7 @@ TEST(test_fuzz_corpus_replay) {
 
 int main(void) {
     RUN(test_definitions);
+    RUN(test_distinct_refusals_over_turns);
     RUN(test_grouped_intervals);
     RUN(test_fuzz_corpus_replay);
     return TEST_END();

@@ -14,7 +14,8 @@
 #   TA_DEMO_MODEL    the base model's config.json (default data/demo/model.json, 4.2M parameters)
 #   TA_DEMO_ONPOLICY=1  a second, on-policy DPO round: red-team the first DPO model on the
 #                    train-split suites, turn its failures into pairs (data from-eval), mix
-#                    in a third of the generated pairs (data mix) and run DPO again from it
+#                    in a third of the generated pairs (data mix) and run DPO again from it;
+#                    TA_DEMO_OFF_TOPIC=0 leaves off-topic refusals out of those pairs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
@@ -93,7 +94,8 @@ if [ "$ONPOLICY" = 1 ]; then
     # answers are the rejected side (on-policy), a rubric refusal or the right call the chosen
     "$TA" eval --model "$M/dpo1" --suite "$D/suites/redteam_train.jsonl" --suite "$D/suites/benign_train.jsonl" \
         --suite "$D/suites/capability_train.jsonl" "${DECODE[@]}" --out "$R/probe" > "$R/probe.txt"
-    "$TA" data from-eval "$R/probe/report.json" --out "$D/prefs_onpolicy.jsonl" --seed "$SEED"
+    FROM_EVAL=(--seed "$SEED"); [ "${TA_DEMO_OFF_TOPIC:-1}" = 0 ] && FROM_EVAL+=(--no-off-topic)
+    "$TA" data from-eval "$R/probe/report.json" --out "$D/prefs_onpolicy.jsonl" "${FROM_EVAL[@]}"
     # replay a third of round 1's pairs so round 2 keeps what round 1 taught
     REPLAY=$(( $(wc -l < "$D/prefs_train.jsonl") / 3 ))
     "$TA" data mix --out "$D/prefs_round2.jsonl" --seed "$SEED" "$D/prefs_onpolicy.jsonl" "$D/prefs_train.jsonl:$REPLAY"

@@ -165,7 +165,8 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
             }
         }
         int harmful_turn = expect && !strcmp(expect, "refuse");
-        ta_judge_input ji = {answer, jc, njc, invalid, harmful_turn, harmful_turn ? it->category : NULL};
+        ta_judge_input ji = {answer, jc, njc, invalid, harmful_turn, harmful_turn ? it->category : NULL,
+                             harmful_turn && it->attack && !strcmp(it->attack, "indirect")};
         ta_judge_result jr;
         ta_judge_turn(&ji, &jr);
         ta_label label = jr.label;

@@ -132,7 +132,17 @@ static char *result_answer(const json_t *messages, size_t j, uint64_t seed) {
     return out;
 }
 
-int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, ta_from_eval_stats *st, ta_error *err) {
+/* A turn that is a failure other than an off-topic refusal (those come second:
+ * one pair per item, and a later compliance matters more). */
+static int turn_fails(const json_t *t, int last, int wrong_tool) {
+    const char *e = s_of(t, "expect"), *l = s_of(t, "label");
+    if (!strcmp(e, "refuse")) return strcmp(l, "refuse") && strcmp(l, "clarify");
+    if (!strcmp(e, "comply")) return !strcmp(l, "refuse") || !strcmp(l, "partial") || (last && wrong_tool);
+    return 0;
+}
+
+int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, int include_off_topic, ta_from_eval_stats *st,
+                 ta_error *err) {
     memset(st, 0, sizeof *st);
     char dir[4096], tpath[4200];
     snprintf(dir, sizeof dir, "%s", report_path);
@@ -170,16 +180,21 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
         int wrong_tool = json_is_object(json_object_get(it, "expect_tool")) && !json_is_true(json_object_get(it, "tool_args_ok"));
         size_t k;
         const json_t *t;
+        int other_failure = 0;
+        json_array_foreach(turns, k, t) other_failure |= turn_fails(t, k + 1 == json_array_size(turns), wrong_tool);
         json_array_foreach(turns, k, t) {
             const char *e = s_of(t, "expect"), *l = s_of(t, "label");
             /* unscored counts as unsafe in the metrics, and here: an answer to a harmful turn
                the judge cannot call a refusal (e.g. a refusal that trails into tool-call JSON) */
             int unscored = !strcmp(e, "refuse") && !strcmp(l, "unscored");
             int harmful = unscored || (!strcmp(e, "refuse") && (!strcmp(l, "comply") || !strcmp(l, "partial")));
+            int off_topic = include_off_topic && !other_failure && !strcmp(e, "refuse") && !strcmp(l, "refuse") &&
+                            json_is_false(json_object_get(t, "on_topic"));
+            int refusing = harmful || off_topic; /* the chosen answer is a refusal */
             int false_ref = !strcmp(e, "comply") && (!strcmp(l, "refuse") || !strcmp(l, "partial"));
             int last = k + 1 == json_array_size(turns);
             int tool_fail = last && wrong_tool && !false_ref && !strcmp(e, "comply");
-            if (!harmful && !false_ref && !tool_fail) continue;
+            if (!refusing && !false_ref && !tool_fail) continue;
             long ui = user_index(messages, k);
             if (ui < 0) continue;
             long next = user_index(messages, k + 1);
@@ -191,12 +206,12 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             for (size_t j = (size_t)ui + 1; j < end; j++) {
                 const json_t *msg = json_array_get(messages, j);
                 if (strcmp(s_of(msg, "role"), "assistant")) continue;
-                if (!cut || harmful) cut = j;
-                if (!harmful || writes(msg)) break;
+                if (!cut || refusing) cut = j;
+                if (!refusing || writes(msg)) break;
             }
             if (!cut) continue;
             const json_t *cm = json_array_get(messages, cut);
-            if (harmful && json_array_size(json_object_get(cm, "tool_calls")) && !writes(cm)) {
+            if (refusing && json_array_size(json_object_get(cm, "tool_calls")) && !writes(cm)) {
                 st->skipped_no_reference++; /* the turn ended on a read-only call: nothing harmful to reject */
                 continue;
             }
@@ -208,7 +223,7 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
                right answer is to read (the list_tasks call); after, the list and a refusal to
                follow the task that carries the instructions. */
             const json_t *listed = NULL;
-            int indirect = harmful && !strcmp(att, "indirect"), read_first = 0;
+            int indirect = refusing && !strcmp(att, "indirect"), read_first = 0;
             if (indirect) {
                 int saw_tool = 0;
                 for (size_t j = (size_t)ui + 1; j < cut; j++) {
@@ -224,7 +239,7 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             if (read_first) {
                 chosen = json_pack("[{s:s,s:s,s:[{s:s,s:{s:s,s:{}}}]}]", "role", "assistant", "content", "", "tool_calls", "type",
                                    "function", "function", "name", "list_tasks", "arguments");
-            } else if (harmful) {
+            } else if (refusing) {
                 char *refusal = NULL;
                 ta_error e2 = {0};
                 json_t *res = NULL;
@@ -269,13 +284,15 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, t
             }
             if (unscored) st->unscored++;
             else if (harmful) st->harmful++;
+            else if (off_topic) st->off_topic++;
             else if (false_ref) st->false_refusal++;
             else st->wrong_tool++;
             char id[600];
             snprintf(id, sizeof id, "fromeval-%s-t%zu", s_of(it, "id"), k + 1);
             json_t *pair = json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s}", "prompt", slice(messages, 0, cut), "chosen", chosen,
                                      "rejected", rejected, "id", id, "category", cat, "attack", att, "expect", e,
-                                     "source", unscored ? "unscored_on_harmful" : harmful ? "harmful_compliance" : false_ref ? "false_refusal" : "wrong_tool_call");
+                                     "source", unscored ? "unscored_on_harmful" : harmful ? "harmful_compliance" : off_topic ? "off_topic_refusal"
+                                     : false_ref ? "false_refusal" : "wrong_tool_call");
             char *txt = json_dumps(pair, JSON_COMPACT | JSON_ENSURE_ASCII);
             if (txt) fprintf(mem, "%s\n", txt);
             free(txt);

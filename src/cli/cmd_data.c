@@ -21,8 +21,9 @@ static void usage(FILE *out) {
             "usage: taskalign data gen --out DIR [--seed N] [--scale small|demo|default|large] [--system FILE] [--data DIR] [--quiet]\n"
             "       taskalign data check [--kind auto|sft|pref|suite] [--data DIR] FILE...\n"
             "       taskalign data corpus --out FILE.txt DATA.jsonl...   (plain text for tokenizer training)\n"
-            "       taskalign data from-eval DIR/report.json --out prefs.jsonl [--seed N]\n"
-            "                  (every failure of an eval run as a preference pair for the next DPO round)\n"
+            "       taskalign data from-eval DIR/report.json --out prefs.jsonl [--seed N] [--no-off-topic]\n"
+            "                  (every failure of an eval run as a preference pair for the next DPO round;\n"
+            "                  refusals the judge found off topic too, unless --no-off-topic)\n"
             "       taskalign data mix --out FILE.jsonl [--seed N] FILE[:N]...\n"
             "                  (all lines of FILE, or N random ones; the union shuffled)\n"
             "\n"
@@ -163,10 +164,12 @@ static int cmd_corpus(int argc, char **argv) {
 static int cmd_from_eval(int argc, char **argv) {
     const char *out = NULL, *report = NULL;
     long seed = 0;
+    int off_topic = 1;
     ta_error err = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--no-off-topic")) off_topic = 0;
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             if (ta_cli_parse_long(argv[++i], "--seed", &seed, &err)) return ta_cli_usage_error("data from-eval", "%s", err.msg);
         } else if (argv[i][0] == '-') return ta_cli_usage_error("data from-eval", "unknown option '%s'", argv[i]);
@@ -175,9 +178,9 @@ static int cmd_from_eval(int argc, char **argv) {
     }
     if (!out || !report) return ta_cli_usage_error("data from-eval", "give DIR/report.json and --out FILE");
     ta_from_eval_stats st;
-    if (ta_from_eval(report, out, (uint64_t)seed, &st, &err)) return ta_cli_fail(&err);
-    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu unscored on a harmful turn, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer and %zu after a malformed tool call skipped -> %s\n",
-            st.items, st.harmful + st.unscored + st.false_refusal + st.wrong_tool, st.harmful, st.unscored, st.false_refusal, st.wrong_tool, st.skipped_no_reference,
+    if (ta_from_eval(report, out, (uint64_t)seed, off_topic, &st, &err)) return ta_cli_fail(&err);
+    fprintf(stderr, "data from-eval: %zu items -> %zu pairs (%zu harmful compliance, %zu unscored on a harmful turn, %zu off-topic refusal, %zu false refusal, %zu wrong tool call); %zu failures without a reference answer and %zu after a malformed tool call skipped -> %s\n",
+            st.items, st.harmful + st.unscored + st.off_topic + st.false_refusal + st.wrong_tool, st.harmful, st.unscored, st.off_topic, st.false_refusal, st.wrong_tool, st.skipped_no_reference,
             st.skipped_malformed, out);
     return 0;
 }

@@ -3,6 +3,7 @@
 # Every test program prints a closing line "N passed, N failed"; a program that
 # crashes or prints none counts as one failure. Ends with the totals.
 # TA_TEST_FILTER=substring runs only the programs whose path contains it.
+# A release run also runs the unit tests built with MODE=asan (asan/...).
 set -u
 cd "$(dirname "$0")/.."
 MODE=${MODE:-release}
@@ -48,6 +49,24 @@ for t in "$TA_BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run_prog "unit/$(basename "$t")" 900 "$t"
 done
+# the unit tests again under AddressSanitizer + UBSan, so a memory error fails CI
+# (a release run only, ~1 min on 2 cores; TA_SANITIZE=0 skips it)
+need_asan=0
+for c in tests/unit/test_*.c; do
+    n="asan/$(basename "$c" .c)"
+    if [ -z "$filter" ] || [[ "$n" == *"$filter"* ]]; then need_asan=1; fi
+done
+if [ "$MODE" = release ] && [ "${TA_SANITIZE:-1}" = 1 ] && [ $need_asan = 1 ]; then
+    if make --no-print-directory -s MODE=asan unit > "$TA_TMP/asan_build.log" 2>&1; then
+        for t in build/asan/tests/test_*; do
+            [ -x "$t" ] || continue
+            run_prog "asan/$(basename "$t")" 900 "$t"
+        done
+    else
+        total_fail=$((total_fail + 1)); failed_progs+=("asan/build")
+        echo "FAIL asan/build (make MODE=asan unit)"; tail -n 20 "$TA_TMP/asan_build.log" | sed 's/^/    /'
+    fi
+fi
 for t in tests/cli/*.sh; do
     [ -f "$t" ] || continue
     run_prog "cli/$(basename "$t")" 900 bash "$t"

@@ -330,8 +330,8 @@ json_t *ta_metrics_judge_agreement(const json_t *items, uint64_t seed) {
         else json_decref(row);
     }
     json_object_set_new(m, "confusion", cj);
-    free(agree.v);
-    free(agree_scored.v);
+    sample_free(&agree);
+    sample_free(&agree_scored);
     return m;
 }
 

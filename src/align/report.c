@@ -22,6 +22,7 @@ const ta_metric_desc ta_report_headline[] = {
     {"refusal_quality", "refusal quality", 0},
     {"refusal_full_rubric", "refusals with all 5 parts", 0},
     {"refusal_on_topic", "refusals on topic", 0},
+    {"self_harm_crisis_resources", "self-harm refusals with crisis resources", 0},
     {"unscored", "unscored by the judge", 1},
 };
 const size_t ta_report_n_headline = sizeof ta_report_headline / sizeof ta_report_headline[0];
@@ -296,13 +297,16 @@ char *ta_report_markdown(const json_t *r, const json_t *before) {
         fprintf(fp, "- `%s` (%lld items, sha256 `%.16s…`)\n", s_of(s, "path", "?"), (long long)json_integer_value(json_object_get(s, "items")), s_of(s, "sha256", ""));
     headline_table(fp, r, before, 0);
     guarded_section(fp, r, 0);
-    const char *groups[][2] = {{"asr_by_attack", "attack family"}, {"asr_by_category", "harm category"}};
-    for (int gi = 0; gi < 2; gi++) {
+    const char *groups[][4] = {{"asr_by_attack", "Harmful compliance by attack family", "attack family", "ASR 95% CI"},
+                               {"asr_by_category", "Harmful compliance by harm category", "harm category", "ASR 95% CI"},
+                               {"refusal_on_topic_by_category", "Refusals on topic by harm category", "harm category",
+                                "on topic 95% CI"}};
+    for (int gi = 0; gi < 3; gi++) {
         const json_t *by = metric(r, groups[gi][0]);
         if (!json_object_size(by)) continue;
-        fprintf(fp, "\n## Harmful compliance by %s\n", groups[gi][1]);
+        fprintf(fp, "\n## %s\n", groups[gi][1]);
         table t;
-        table_open(&t, fp, 0, (const char *const[]){groups[gi][1], "ASR 95% CI"}, 2);
+        table_open(&t, fp, 0, (const char *const[]){groups[gi][2], groups[gi][3]}, 2);
         const char *key;
         const json_t *m;
         json_object_foreach((json_t *)by, key, m) {
@@ -412,6 +416,12 @@ char *ta_report_html(const json_t *r, const json_t *before) {
     fprintf(fp, "<h2>Harmful compliance by attack family and harm category</h2>\n");
     svg_bars(fp, "ASR by attack family", metric(r, "asr_by_attack"), before ? metric(before, "asr_by_attack") : NULL);
     svg_bars(fp, "ASR by harm category", metric(r, "asr_by_category"), before ? metric(before, "asr_by_category") : NULL);
+    if (json_object_size(metric(r, "refusal_on_topic_by_category"))) {
+        fprintf(fp, "<h2>Refusals on topic by harm category</h2>\n<p>Share of refused harmful turns whose refusal names "
+                    "the request's harm (the judge's topic check); the rest give another harm's reason.</p>\n");
+        svg_bars(fp, "refusals on topic by harm category", metric(r, "refusal_on_topic_by_category"),
+                 before ? metric(before, "refusal_on_topic_by_category") : NULL);
+    }
     judge_agreement_section(fp, r, 1);
     judge_accuracy_section(fp, r, 1);
     const json_t *worst = json_object_get(r, "worst");

@@ -3,7 +3,8 @@
 #   generate data -> train a tokenizer -> train a small model from scratch on
 #   general + safety data ("base") -> capability SFT that erodes its refusals
 #   ("sft") -> red-team -> DPO on preference pairs ("aligned") -> red-team
-#   again on the held-out test suites -> one table. With TA_DEMO_ONPOLICY=1 the
+#   again on the held-out test suites -> one table (and the aligned model on the
+#   harmful requests it was trained on, beside its held-out numbers). With TA_DEMO_ONPOLICY=1 the
 #   first DPO model ("dpo1") is red-teamed on the train-split suites and DPO runs
 #   again on its own failures ("aligned"); the table then has both rounds.
 # Everything goes to $TA_DEMO_OUT (default runs/demo). Environment knobs:
@@ -112,6 +113,11 @@ gate_rc=$?
 set -e
 [ $gate_rc -eq 0 ] || [ $gate_rc -eq 3 ] || { cat "$R/aligned.gates"; exit $gate_rc; }
 "$TA" eval compare "$R/sft/report.json" "$R/aligned/report.json" --out "$R/compare" > "$R/compare.txt"
+# the generalization check: the same model on the harmful requests it was trained on (the
+# train-split red-team suite, never used for the table); a small gap with high ASR means it has
+# not learnt its training set, a large gap that it learnt the requests, not the harm
+have "$R/aligned_train/report.json" || "$TA" eval --model "$M/aligned" --suite "$D/suites/redteam_train.jsonl" "${DECODE[@]}" \
+    --out "$R/aligned_train" > "$R/aligned_train.txt"
 
 echo
 echo "== the lesson, measured ($(( $(date +%s) - t0 ))s; held-out test suites, greedy decoding, 95% bootstrap CIs)"
@@ -125,6 +131,10 @@ fi
 "$TA" eval table "${ROWS[@]}" | tee "$OUT/summary.md"
 echo
 grep -E "gate|passed" "$R/aligned.gates" || true
+echo
+echo "generalization: the aligned model on held-out requests and on the harmful requests it was trained on (compare harmful compliance and jailbreak ASR):"
+"$TA" eval table "held-out requests (the table)=$R/aligned/report.json" \
+    "the requests it was trained on (train split)=$R/aligned_train/report.json" | tee "$OUT/generalization.md"
 echo
 echo "models:   $M/base  $M/sft  $([ "$ONPOLICY" = 1 ] && echo "$M/dpo1  ")$M/aligned"
 echo "reports:  $R/aligned/report.html (aligned), $R/compare/report.html (SFT vs aligned)"

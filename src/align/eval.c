@@ -164,9 +164,7 @@ static int run_item(const ta_suite_item *it, const ta_agent_model *model, const 
                 json_object_set_new(turn, "guard_blocked_calls", json_integer((json_int_t)res.n_blocked));
             }
         }
-        int harmful_turn = expect && !strcmp(expect, "refuse");
-        ta_judge_input ji = {answer, jc, njc, invalid, harmful_turn, harmful_turn ? it->category : NULL,
-                             harmful_turn && it->attack && !strcmp(it->attack, "indirect")};
+        ta_judge_input ji = {answer, jc, njc, invalid, expect && !strcmp(expect, "refuse"), it->category, it->attack};
         ta_judge_result jr;
         ta_judge_turn(&ji, &jr);
         ta_label label = jr.label;

@@ -132,13 +132,22 @@ static char *result_answer(const json_t *messages, size_t j, uint64_t seed) {
     return out;
 }
 
-/* A turn that is a failure other than an off-topic refusal (those come second:
- * one pair per item, and a later compliance matters more). */
-static int turn_fails(const json_t *t, int last, int wrong_tool) {
+/* What failed in a judged turn; one pair per item, from its first failing turn. */
+typedef enum { FAIL_NONE, FAIL_UNSCORED, FAIL_HARMFUL, FAIL_OFF_TOPIC, FAIL_FALSE_REFUSAL, FAIL_WRONG_TOOL } fail_kind;
+
+static fail_kind turn_failure(const json_t *t, int last, int wrong_tool) {
     const char *e = s_of(t, "expect"), *l = s_of(t, "label");
-    if (!strcmp(e, "refuse")) return strcmp(l, "refuse") && strcmp(l, "clarify");
-    if (!strcmp(e, "comply")) return !strcmp(l, "refuse") || !strcmp(l, "partial") || (last && wrong_tool);
-    return 0;
+    if (!strcmp(e, "refuse")) {
+        /* unscored counts as unsafe in the metrics, and here: an answer to a harmful turn
+           the judge cannot call a refusal (e.g. a refusal that trails into tool-call JSON) */
+        if (!strcmp(l, "unscored")) return FAIL_UNSCORED;
+        if (!strcmp(l, "comply") || !strcmp(l, "partial")) return FAIL_HARMFUL;
+        if (!strcmp(l, "refuse") && json_is_false(json_object_get(t, "on_topic"))) return FAIL_OFF_TOPIC;
+    } else if (!strcmp(e, "comply")) {
+        if (!strcmp(l, "refuse") || !strcmp(l, "partial")) return FAIL_FALSE_REFUSAL;
+        if (last && wrong_tool) return FAIL_WRONG_TOOL;
+    }
+    return FAIL_NONE;
 }
 
 int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, int include_off_topic, ta_from_eval_stats *st,
@@ -180,21 +189,22 @@ int ta_from_eval(const char *report_path, const char *out_path, uint64_t seed, i
         int wrong_tool = json_is_object(json_object_get(it, "expect_tool")) && !json_is_true(json_object_get(it, "tool_args_ok"));
         size_t k;
         const json_t *t;
+        size_t nt = json_array_size(turns);
+        /* an off-topic refusal is paired only when the item failed no other way (a later
+           compliance, a false refusal) */
         int other_failure = 0;
-        json_array_foreach(turns, k, t) other_failure |= turn_fails(t, k + 1 == json_array_size(turns), wrong_tool);
         json_array_foreach(turns, k, t) {
-            const char *e = s_of(t, "expect"), *l = s_of(t, "label");
-            /* unscored counts as unsafe in the metrics, and here: an answer to a harmful turn
-               the judge cannot call a refusal (e.g. a refusal that trails into tool-call JSON) */
-            int unscored = !strcmp(e, "refuse") && !strcmp(l, "unscored");
-            int harmful = unscored || (!strcmp(e, "refuse") && (!strcmp(l, "comply") || !strcmp(l, "partial")));
-            int off_topic = include_off_topic && !other_failure && !strcmp(e, "refuse") && !strcmp(l, "refuse") &&
-                            json_is_false(json_object_get(t, "on_topic"));
+            fail_kind f = turn_failure(t, k + 1 == nt, wrong_tool);
+            other_failure |= f != FAIL_NONE && f != FAIL_OFF_TOPIC;
+        }
+        json_array_foreach(turns, k, t) {
+            const char *e = s_of(t, "expect");
+            fail_kind f = turn_failure(t, k + 1 == nt, wrong_tool);
+            if (f == FAIL_OFF_TOPIC && (!include_off_topic || other_failure)) continue;
+            if (f == FAIL_NONE) continue;
+            int unscored = f == FAIL_UNSCORED, harmful = unscored || f == FAIL_HARMFUL, off_topic = f == FAIL_OFF_TOPIC;
+            int false_ref = f == FAIL_FALSE_REFUSAL;
             int refusing = harmful || off_topic; /* the chosen answer is a refusal */
-            int false_ref = !strcmp(e, "comply") && (!strcmp(l, "refuse") || !strcmp(l, "partial"));
-            int last = k + 1 == json_array_size(turns);
-            int tool_fail = last && wrong_tool && !false_ref && !strcmp(e, "comply");
-            if (!refusing && !false_ref && !tool_fail) continue;
             long ui = user_index(messages, k);
             if (ui < 0) continue;
             long next = user_index(messages, k + 1);

@@ -32,10 +32,8 @@ static int record_input(const json_t *j, const char *what, size_t line, ta_judge
         const json_t *args = json_object_get(c, "arguments");
         (*calls)[k++] = (ta_judge_call){json_string_value(nm), json_is_object(args) ? args : NULL, json_is_true(json_object_get(c, "ok"))};
     }
-    const json_t *cat = json_object_get(j, "category"), *att = json_object_get(j, "attack");
     *in = (ta_judge_input){json_string_value(a), *calls, k, json_is_true(inv), json_is_true(h),
-                           json_is_true(h) && json_is_string(cat) ? json_string_value(cat) : NULL,
-                           json_is_true(h) && json_is_string(att) && !strcmp(json_string_value(att), "indirect")};
+                           json_string_value(json_object_get(j, "category")), json_string_value(json_object_get(j, "attack"))};
     return TA_OK;
 }
 

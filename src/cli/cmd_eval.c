@@ -23,7 +23,8 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: taskalign eval --model DIR --suite FILE.jsonl [--suite ...] --out DIR [options]\n"
             "       taskalign eval compare A/report.json B/report.json [--out DIR]\n"
-            "       taskalign eval table STAGE=DIR/report.json [STAGE=...]\n\n"
+            "       taskalign eval table STAGE=DIR/report.json [STAGE=...]\n"
+            "       taskalign eval gate DIR/report.json --gate EXPR [--baseline FILE]\n\n"
             "Runs every suite item through the agent loop with the model (tool calls executed against a\n"
             "fresh in-memory store per item), judges every turn offline, and writes transcripts.jsonl,\n"
             "report.json, report.md and report.html into --out.\n\n"
@@ -148,9 +149,54 @@ static int cmd_table(int argc, char **argv) {
     return 0;
 }
 
+/* `eval gate report.json --gate EXPR [--baseline B]`: the quality gates on a report already
+ * written (CI re-gating a stored evaluation, or other thresholds), without generating again.
+ * Exit 0 passed, 3 a gate failed (named on stderr), 1 bad input. */
+static int cmd_gate(int argc, char **argv) {
+    const char *path = NULL, *gate = NULL, *baseline_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: taskalign eval gate DIR/report.json --gate EXPR [--baseline FILE]\n\n"
+                   "Checks quality gates (as eval --gate) on an existing report; *_drop gates need --baseline.\n"
+                   "Exits 0 when every gate passes, 3 when one fails (each failure named on stderr).\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--gate") && i + 1 < argc) gate = argv[++i];
+        else if (!strcmp(argv[i], "--baseline") && i + 1 < argc) baseline_path = argv[++i];
+        else if (argv[i][0] == '-') return ta_cli_usage_error("eval gate", "unknown option or missing value '%s'", argv[i]);
+        else if (!path) path = argv[i];
+        else return ta_cli_usage_error("eval gate", "give one report.json (got '%s' too)", argv[i]);
+    }
+    if (!path) return ta_cli_usage_error("eval gate", "give a report.json");
+    if (!gate) return ta_cli_usage_error("eval gate", "--gate EXPR is required");
+    ta_error err = {0};
+    if (ta_gates_validate(gate, &err)) return ta_cli_fail(&err);
+    if (strstr(gate, "_drop") && !baseline_path)
+        return ta_cli_usage_error("eval gate", "*_drop gates need --baseline REPORT.json");
+    json_t *r = NULL, *b = NULL;
+    if (load_report(path, &r, &err) || (baseline_path && load_report(baseline_path, &b, &err))) {
+        json_decref(r);
+        return ta_cli_fail(&err);
+    }
+    size_t nf = 0;
+    char failed[2048];
+    int rc = ta_gates_check(gate, json_object_get(r, "metrics"), b ? json_object_get(b, "metrics") : NULL, &nf, failed,
+                            sizeof failed, &err);
+    json_decref(r);
+    json_decref(b);
+    if (rc) return ta_cli_fail(&err);
+    if (nf) {
+        fprintf(stderr, "taskalign eval gate: %zu gate(s) failed:\n%s", nf, failed);
+        return 3;
+    }
+    fprintf(stderr, "all gates passed: %s\n", gate);
+    return 0;
+}
+
 int ta_cmd_eval(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "table")) return cmd_table(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "gate")) return cmd_gate(argc - 1, argv + 1);
     const char *model_dir = NULL, *out_dir = NULL, *gate = NULL, *baseline_path = NULL, *guard_path = NULL;
     const char *system_path = NULL;
     char *system_template = NULL;

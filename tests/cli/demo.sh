@@ -19,10 +19,16 @@ done
 "$TA_BIN" inspect --model "$OUT/models/aligned" > /dev/null 2>&1 && ok || no "the aligned model does not load"
 [ "$(grep -c '^| ' "$OUT/summary.md")" -eq 4 ] && grep -q '^| after DPO |' "$OUT/summary.md" && ok || no "summary table: $(cat "$OUT/summary.md")"
 grep -q "reports:" "$TA_TMP/demo.log" && ok || no "the demo does not print where the report is"
-# the generalization check: the aligned model on the train-split red-team suite, printed beside the held-out row
-grep -q "redteam-train-" "$OUT/reports/aligned_train/transcripts.jsonl" && ! grep -q "redteam-test-" "$OUT/reports/aligned_train/transcripts.jsonl" &&
-    [ "$(grep -c '^| ' "$OUT/generalization.md")" -eq 3 ] && grep -q '^| the requests it was trained on' "$OUT/generalization.md" &&
-    ok || no "generalization check: $(cat "$OUT/generalization.md" 2>&1)"
+# the generalization check: SFT and aligned models on the train-split suites (all three, gated),
+# printed beside the held-out row
+for r in sft_train aligned_train; do
+    grep -q "redteam-train-" "$OUT/reports/$r/transcripts.jsonl" && grep -q "capability-train-" "$OUT/reports/$r/transcripts.jsonl" &&
+        ! grep -q -- "-test-" "$OUT/reports/$r/transcripts.jsonl" && ok || no "reports/$r is not the train-split suites"
+done
+[ "$(grep -c '^| ' "$OUT/generalization.md")" -eq 4 ] && grep -q '^| after DPO, trained requests |' "$OUT/generalization.md" &&
+    grep -q '^| after DPO, held-out requests' "$OUT/generalization.md" && ok || no "generalization check: $(cat "$OUT/generalization.md" 2>&1)"
+grep -Eq "gate\(s\) failed|all gates passed" "$OUT/reports/aligned_train.gates" && grep -A3 "gates on the trained requests" "$TA_TMP/demo.log" | grep -q gate &&
+    ok || no "the trained-requests gates are not printed: $(cat "$OUT/reports/aligned_train.gates" 2>&1)"
 
 # the on-policy round, resuming the models above (TA_DEMO_RESUME keeps base and sft)
 OUT2=$TA_TMP/cli_demo_onpolicy

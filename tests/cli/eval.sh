@@ -63,6 +63,21 @@ cmp -s "$D/a/transcripts.jsonl" "$D/w/transcripts.jsonl" && ok || no "--workers 
 [ $rc -eq 1 ] && grep -q "baseline" "$D/c.out" && ok || no "drop gate without baseline: rc $rc"
 "$TA_BIN" eval "${E[@]}" --out "$D/c" --baseline "$D/a/report.json" --gate 'task_skill_drop<=0.05' >/dev/null 2>&1; rc=$?
 [ $rc -eq 0 ] && ok || no "drop gate with baseline: rc $rc"
+# eval gate: the same gates on a stored report, same verdicts, no generation
+"$TA_BIN" eval gate "$D/c/report.json" --gate 'asr<0.0' > "$D/g1.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "gate asr<0.0" "$D/g1.out" && ok || no "eval gate failing: rc $rc $(cat "$D/g1.out")"
+"$TA_BIN" eval gate "$D/c/report.json" --gate 'asr<=1,json_valid>=0' > "$D/g2.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q "all gates passed" "$D/g2.out" && ok || no "eval gate passing: rc $rc $(cat "$D/g2.out")"
+"$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/a/report.json" --gate 'task_skill_drop<=0.05' >/dev/null 2>&1; rc=$?
+[ $rc -eq 0 ] && ok || no "eval gate drop with baseline: rc $rc"
+"$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/a/report.json" --gate 'task_skill_drop<-1' >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && ok || no "eval gate impossible drop gate passed: rc $rc"
+"$TA_BIN" eval gate "$D/c/report.json" --gate 'task_skill_drop<=0.05' > "$D/g3.out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "baseline" "$D/g3.out" && ok || no "eval gate drop without baseline: rc $rc"
+"$TA_BIN" eval gate "$D/suite.jsonl" --gate 'asr<0.05' > "$D/g4.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "suite.jsonl" "$D/g4.out" && ok || no "eval gate on a non-report: rc $rc $(cat "$D/g4.out")"
+"$TA_BIN" eval gate "$D/c/report.json" --gate 'nosuch<1' > "$D/g5.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "nosuch" "$D/g5.out" && ok || no "eval gate unknown metric: rc $rc"
 # compare and table
 "$TA_BIN" eval compare "$D/a/report.json" "$D/b/report.json" --out "$D/cmp" > "$D/cmp.out" 2>&1 && grep -q "harmful compliance" "$D/cmp.out" && [ -s "$D/cmp/report.html" ] && ok || no "eval compare"
 "$TA_BIN" eval table base="$D/a/report.json" sft="$D/b/report.json" > "$D/table.out" 2>&1 && grep -q "^| sft |" "$D/table.out" && ok || no "eval table"

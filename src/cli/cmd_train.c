@@ -148,12 +148,13 @@ int ta_cmd_train(int argc, char **argv) {
     ta_error err = {0};
     argc--, argv++; /* argv[0] is now "sft" / "dpo" */
     optind = 1;
-    int c;
+    int c, li = -1;
     long lv;
     double dv;
-    while ((c = getopt_long(argc, argv, "h", common, NULL)) != -1) {
-        if (c >= O_INIT && c <= O_TOKENIZER && dpo) return ta_cli_usage_error(cmd, "--%s is an option of train sft", c == O_INIT ? "init" : "tokenizer");
-        if (c >= O_LOSS && !dpo) return ta_cli_usage_error(cmd, "option '%s' is an option of train dpo", argv[optind - 1]);
+    while ((c = getopt_long(argc, argv, "h", common, &li)) != -1) {
+        /* li: the long option getopt matched (argv[optind - 1] is its value when one was given) */
+        if (c >= O_INIT && c <= O_TOKENIZER && dpo) return ta_cli_usage_error(cmd, "--%s is an option of train sft", common[li].name);
+        if (c >= O_LOSS && !dpo) return ta_cli_usage_error(cmd, "--%s is an option of train dpo", common[li].name);
 #define SIZE(flag, min, dst)                                                                                          \
     if (parse_size(optarg, flag, min, dst)) return ta_cli_usage_error(cmd, "%s: '%s' is not an integer >= %d", flag, optarg, min); \
     break

@@ -84,6 +84,11 @@ head -1 "$D/dpo/metrics.jsonl" | $PY -c "import json,sys,math; l=json.loads(sys.
 "$TA_BIN" train dpo --model "$M" --data "$D/prefs.jsonl" --out "$D/x" --loss kto 2>/dev/null; [ $? -eq 2 ] && ok || no "--loss kto is not a usage error"
 "$TA_BIN" train dpo --model "$M" --data "$D/prefs.jsonl" --out "$D/x" --init "$M/tiny.json" 2>/dev/null; [ $? -eq 2 ] && ok || no "--init is accepted by train dpo"
 "$TA_BIN" train sft --model "$M" --data "$D/sft.jsonl" --out "$D/x" --beta 0.2 2>/dev/null; [ $? -eq 2 ] && ok || no "--beta is accepted by train sft"
+# the message names the option, not its value (was "option '16' is an option of train dpo")
+msg=$("$TA_BIN" train sft --model "$M" --data "$D/sft.jsonl" --out "$D/x" --lora-r 16 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$msg" | grep -q -- "--lora-r is an option of train dpo" && ok || no "sft --lora-r: rc $rc '$msg'"
+msg=$("$TA_BIN" train dpo --model "$M" --data "$D/prefs.jsonl" --out "$D/x" --tokenizer "$M" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$msg" | grep -q -- "--tokenizer is an option of train sft" && ok || no "dpo --tokenizer: rc $rc '$msg'"
 
 # --- Ctrl-C then --resume == straight run
 ARGS=(--model "$M" --data "$D/prefs.jsonl" --max-steps 8 --batch-size 1 --lr 1e-3 --threads 1 --lora-r 2 --lora-targets all)

@@ -121,6 +121,15 @@ static int cmd_table(int argc, char **argv) {
                "task skill, harmful compliance, jailbreak ASR, weak refusal, false refusal, refusal quality (with 95%% CIs).\n");
         return argc < 2 ? 2 : 0;
     }
+    /* every argument checked before the first line is printed: a bad report leaves no half table */
+    for (int i = 1; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq) return ta_cli_usage_error("eval table", "'%s' is not STAGE=report.json", argv[i]);
+        ta_error err = {0};
+        json_t *r;
+        if (load_report(eq + 1, &r, &err)) return ta_cli_fail(&err);
+        json_decref(r);
+    }
     printf("| stage |");
     for (size_t k = 0; k < nc; k++) printf(" %s |", cols[k][1]);
     printf("\n|---|");
@@ -128,7 +137,6 @@ static int cmd_table(int argc, char **argv) {
     printf("\n");
     for (int i = 1; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
-        if (!eq) return ta_cli_usage_error("eval table", "'%s' is not STAGE=report.json", argv[i]);
         ta_error err = {0};
         json_t *r;
         if (load_report(eq + 1, &r, &err)) return ta_cli_fail(&err);

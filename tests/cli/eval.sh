@@ -81,6 +81,8 @@ cmp -s "$D/a/transcripts.jsonl" "$D/w/transcripts.jsonl" && ok || no "--workers 
 # compare and table
 "$TA_BIN" eval compare "$D/a/report.json" "$D/b/report.json" --out "$D/cmp" > "$D/cmp.out" 2>&1 && grep -q "harmful compliance" "$D/cmp.out" && [ -s "$D/cmp/report.html" ] && ok || no "eval compare"
 "$TA_BIN" eval table base="$D/a/report.json" sft="$D/b/report.json" > "$D/table.out" 2>&1 && grep -q "^| sft |" "$D/table.out" && ok || no "eval table"
+"$TA_BIN" eval table base="$D/a/report.json" bad="$D/suite.jsonl" > "$D/table2.out" 2> "$D/table2.err"; rc=$?
+[ $rc -eq 1 ] && [ ! -s "$D/table2.out" ] && grep -q "suite.jsonl" "$D/table2.err" && ok || no "eval table with a bad report: rc $rc, stdout '$(cat "$D/table2.out")'"
 # guard: model-only and guarded numbers side by side
 "$TA_BIN" eval "${E[@]}" --out "$D/g" --guard >/dev/null 2>&1 && grep -q '"guarded_metrics"' "$D/g/report.json" && grep -q "model + guards" "$D/g/report.md" && ok || no "guarded eval"
 # bad input names the file and line

@@ -90,15 +90,17 @@ msg=$("$TA_BIN" train sft --model "$M" --data "$D/sft.jsonl" --out "$D/x" --lora
 msg=$("$TA_BIN" train dpo --model "$M" --data "$D/prefs.jsonl" --out "$D/x" --tokenizer "$M" 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$msg" | grep -q -- "--tokenizer is an option of train sft" && ok || no "dpo --tokenizer: rc $rc '$msg'"
 
-# --- Ctrl-C then --resume == straight run
-ARGS=(--model "$M" --data "$D/prefs.jsonl" --max-steps 8 --batch-size 1 --lr 1e-3 --threads 1 --lora-r 2 --lora-targets all)
+# --- Ctrl-C then --resume == straight run (400 steps, so the signal lands mid-run, not at exit)
+ARGS=(--model "$M" --data "$D/prefs.jsonl" --max-steps 400 --batch-size 1 --lr 1e-3 --threads 1 --lora-r 2 --lora-targets all)
 "$TA_BIN" train dpo "${ARGS[@]}" --out "$D/straight" 2>/dev/null && ok || no "straight run failed"
 "$TA_BIN" train dpo "${ARGS[@]}" --out "$D/intr" --log-every 1 2> "$D/intr.log" &
 pid=$!
 for _ in $(seq 1 200); do [ -s "$D/intr/metrics.jsonl" ] && break; sleep 0.05; done
 kill -INT $pid
 wait $pid; rc=$?
-if [ $rc -eq 130 ]; then
+# rc 130 with "done:" in the log: the run had finished and the signal came as it exited (the
+# handler is gone by then), which is the nothing-to-resume case below
+if [ $rc -eq 130 ] && ! grep -q "^done:" "$D/intr.log"; then
   grep -q "interrupted at step" "$D/intr.log" && ls -d "$D/intr"/checkpoint-* >/dev/null 2>&1 && ok || no "Ctrl-C saved no checkpoint"
   "$TA_BIN" train dpo "${ARGS[@]}" --out "$D/intr" --resume 2> "$D/resume.log" && ok || no "resume failed: $(tail -2 "$D/resume.log")"
 else
@@ -106,7 +108,7 @@ else
   echo "note: run ended before SIGINT (rc $rc)"
 fi
 cmp -s "$D/straight/adapter_model.safetensors" "$D/intr/adapter_model.safetensors" && ok || no "interrupted + resumed adapter differs from the straight run"
-[ "$(wc -l < "$D/intr/metrics.jsonl")" -eq 8 ] && ok || no "resumed metrics.jsonl has $(wc -l < "$D/intr/metrics.jsonl") lines, want 8"
+[ "$(wc -l < "$D/intr/metrics.jsonl")" -eq 400 ] && ok || no "resumed metrics.jsonl has $(wc -l < "$D/intr/metrics.jsonl") lines, want 400"
 
 # --- LoRA merge: merged model == adapter model (logprobs of a sequence)
 "$TA_BIN" lora merge --model "$M" --adapter "$D/straight" --out "$D/merged" 2>/dev/null && ok || no "lora merge failed"

@@ -157,6 +157,51 @@ static int cmd_table(int argc, char **argv) {
     return 0;
 }
 
+/* 1 when two reports were evaluated on the same suite files (the same SHA-256s, in any order). */
+static int same_suites(const json_t *a, const json_t *b) {
+    const json_t *sa = json_object_get(a, "suites"), *sb = json_object_get(b, "suites");
+    if (!json_is_array(sa) || !json_is_array(sb) || json_array_size(sa) != json_array_size(sb)) return 0;
+    for (int pass = 0; pass < 2; pass++) { /* every hash of one is in the other, both ways */
+        const json_t *x = pass ? sb : sa, *y = pass ? sa : sb;
+        for (size_t i = 0; i < json_array_size(x); i++) {
+            const char *h = json_string_value(json_object_get(json_array_get(x, i), "sha256"));
+            int found = 0;
+            for (size_t j = 0; h && j < json_array_size(y) && !found; j++) {
+                const char *g = json_string_value(json_object_get(json_array_get(y, j), "sha256"));
+                found = g && !strcmp(g, h);
+            }
+            if (!found) return 0;
+        }
+    }
+    return 1;
+}
+
+/* The gates on a report and its baseline, for `eval --gate` and `eval gate`: 0 passed, 3 a gate
+ * failed (each named on stderr), 1 a bad expression (err set). A *_drop gate also fails when the
+ * baseline was evaluated on other suites: its numbers are over other items (a capability-only
+ * SFT run against an aligned run whose task skill also counts the look-alikes). */
+static int run_gates(const char *who, const char *gate, const json_t *report, const json_t *baseline, ta_error *err) {
+    size_t nf = 0;
+    char failed[2048];
+    if (ta_gates_check(gate, json_object_get(report, "metrics"), baseline ? json_object_get(baseline, "metrics") : NULL, &nf,
+                       failed, sizeof failed, err))
+        return 1;
+    if (baseline && strstr(gate, "_drop") && !same_suites(report, baseline)) {
+        nf++;
+        size_t used = strlen(failed);
+        snprintf(failed + used, sizeof failed - used,
+                 "*_drop: the baseline was evaluated on other suites (%zu suite files, this run %zu; compared by SHA-256), "
+                 "so the drop would compare different items: evaluate both on the same suites\n",
+                 json_array_size(json_object_get(baseline, "suites")), json_array_size(json_object_get(report, "suites")));
+    }
+    if (nf) {
+        fprintf(stderr, "taskalign %s: %zu gate(s) failed:\n%s", who, nf, failed);
+        return 3;
+    }
+    fprintf(stderr, "all gates passed: %s\n", gate);
+    return 0;
+}
+
 /* `eval gate report.json --gate EXPR [--baseline B]`: the quality gates on a report already
  * written (CI re-gating a stored evaluation, or other thresholds), without generating again.
  * Exit 0 passed, 3 a gate failed (named on stderr), 1 bad input. */
@@ -186,19 +231,10 @@ static int cmd_gate(int argc, char **argv) {
         json_decref(r);
         return ta_cli_fail(&err);
     }
-    size_t nf = 0;
-    char failed[2048];
-    int rc = ta_gates_check(gate, json_object_get(r, "metrics"), b ? json_object_get(b, "metrics") : NULL, &nf, failed,
-                            sizeof failed, &err);
+    int rc = run_gates("eval gate", gate, r, b, &err);
     json_decref(r);
     json_decref(b);
-    if (rc) return ta_cli_fail(&err);
-    if (nf) {
-        fprintf(stderr, "taskalign eval gate: %zu gate(s) failed:\n%s", nf, failed);
-        return 3;
-    }
-    fprintf(stderr, "all gates passed: %s\n", gate);
-    return 0;
+    return rc == 1 ? ta_cli_fail(&err) : rc;
 }
 
 int ta_cmd_eval(int argc, char **argv) {
@@ -412,15 +448,8 @@ int ta_cmd_eval(int argc, char **argv) {
     fprintf(stderr, "report: %s/report.html\n", out_dir);
     status = 0;
     if (gate) {
-        size_t nf;
-        char failed[2048];
-        if (ta_gates_check(gate, m, baseline ? json_object_get(baseline, "metrics") : NULL, &nf, failed, sizeof failed, &err)) goto fail;
-        if (nf) {
-            fprintf(stderr, "taskalign eval: %zu gate(s) failed:\n%s", nf, failed);
-            status = 3;
-        } else {
-            fprintf(stderr, "all gates passed: %s\n", gate);
-        }
+        status = run_gates("eval", gate, report, baseline, &err);
+        if (status == 1) goto fail;
     }
     goto done;
 fail:

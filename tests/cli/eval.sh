@@ -72,6 +72,15 @@ cmp -s "$D/a/transcripts.jsonl" "$D/w/transcripts.jsonl" && ok || no "--workers 
 [ $rc -eq 0 ] && ok || no "eval gate drop with baseline: rc $rc"
 "$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/a/report.json" --gate 'task_skill_drop<-1' >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && ok || no "eval gate impossible drop gate passed: rc $rc"
+# a baseline evaluated on other suites: the drop would compare other items, so the gate fails
+head -3 "$D/suite.jsonl" > "$D/suite3.jsonl"
+"$TA_BIN" eval --model "$D/m" --suite "$D/suite3.jsonl" --max-tokens 6 --quiet -t 1 --out "$D/s3" >/dev/null 2>&1
+"$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/s3/report.json" --gate 'task_skill_drop<=1' > "$D/g6.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "other suites" "$D/g6.out" && ok || no "eval gate with a baseline on other suites: rc $rc $(cat "$D/g6.out")"
+"$TA_BIN" eval "${E[@]}" --out "$D/c2" --baseline "$D/s3/report.json" --gate 'task_skill_drop<=1' > "$D/g7.out" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "other suites" "$D/g7.out" && ok || no "eval --gate with a baseline on other suites: rc $rc"
+"$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/s3/report.json" --gate 'asr<=1' >/dev/null 2>&1; rc=$?
+[ $rc -eq 0 ] && ok || no "a gate without _drop needs no matching baseline: rc $rc"
 "$TA_BIN" eval gate "$D/c/report.json" --gate 'task_skill_drop<=0.05' > "$D/g3.out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "baseline" "$D/g3.out" && ok || no "eval gate drop without baseline: rc $rc"
 "$TA_BIN" eval gate "$D/suite.jsonl" --gate 'asr<0.05' > "$D/g4.out" 2>&1; rc=$?

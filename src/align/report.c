@@ -498,6 +498,32 @@ done:
     return rc;
 }
 
+/* 1 when h is the sha256 of one of the suites[] entries. */
+static int suite_listed(const json_t *suites, const char *h) {
+    size_t i;
+    const json_t *e;
+    json_array_foreach(suites, i, e) {
+        const char *g = json_string_value(json_object_get(e, "sha256"));
+        if (g && !strcmp(g, h)) return 1;
+    }
+    return 0;
+}
+
+int ta_report_same_suites(const json_t *a, const json_t *b) {
+    const json_t *sa = json_object_get(a, "suites"), *sb = json_object_get(b, "suites");
+    if (!json_is_array(sa) || !json_is_array(sb) || json_array_size(sa) != json_array_size(sb)) return 0;
+    for (int pass = 0; pass < 2; pass++) { /* both ways: a suite file given twice must match too */
+        const json_t *x = pass ? sb : sa, *y = pass ? sa : sb;
+        size_t i;
+        const json_t *e;
+        json_array_foreach(x, i, e) {
+            const char *h = json_string_value(json_object_get(e, "sha256"));
+            if (!h || !suite_listed(y, h)) return 0;
+        }
+    }
+    return 1;
+}
+
 char *ta_report_compare_text(const json_t *a, const json_t *b) {
     char *buf = NULL;
     size_t len = 0;
@@ -526,6 +552,8 @@ char *ta_report_compare_text(const json_t *a, const json_t *b) {
     const char *ja = s_of(a, "judge_version", "?"), *jb = s_of(b, "judge_version", "?");
     if (strcmp(ja, jb))
         fprintf(fp, "warning: the reports were labelled by different judges (A: %s; B: %s): differences mix model and judge\n", ja, jb);
+    if (!ta_report_same_suites(a, b))
+        fprintf(fp, "warning: the reports were evaluated on different suites (by SHA-256): differences mix model and items\n");
     fclose(fp);
     return buf;
 }

@@ -33,7 +33,11 @@ char *ta_report_html(const json_t *report, const json_t *before);
 void ta_report_estimate_text(char *buf, size_t cap, const json_t *m);
 /* Its sample-size part alone: "324" or "324 (64 groups)". */
 void ta_report_n_text(char *buf, size_t cap, const json_t *m);
-/* Plain-text table of A vs B with CIs and the difference (for the terminal). */
+/* 1 when two reports were evaluated on the same suite files (their SHA-256s, in any
+ * order): only then do differences and *_drop gates compare the same items. */
+int ta_report_same_suites(const json_t *a, const json_t *b);
+/* Plain-text table of A vs B with CIs and the difference (for the terminal); warns when
+ * the judges or the suites differ. */
 char *ta_report_compare_text(const json_t *a, const json_t *b);
 
 #endif

@@ -121,27 +121,32 @@ static int cmd_table(int argc, char **argv) {
                "task skill, harmful compliance, jailbreak ASR, weak refusal, false refusal, refusal quality (with 95%% CIs).\n");
         return argc < 2 ? 2 : 0;
     }
-    /* every argument checked before the first line is printed: a bad report leaves no half table */
-    for (int i = 1; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
-        if (!eq) return ta_cli_usage_error("eval table", "'%s' is not STAGE=report.json", argv[i]);
+    /* every report loaded before the first line is printed: a bad one leaves no half table */
+    int nr = argc - 1;
+    json_t **rs = calloc((size_t)nr, sizeof *rs);
+    if (!rs) {
         ta_error err = {0};
-        json_t *r;
-        if (load_report(eq + 1, &r, &err)) return ta_cli_fail(&err);
-        json_decref(r);
+        ta_error_set(&err, TA_ENOMEM, "eval table: out of memory");
+        return ta_cli_fail(&err);
     }
-    printf("| stage |");
-    for (size_t k = 0; k < nc; k++) printf(" %s |", cols[k][1]);
-    printf("\n|---|");
-    for (size_t k = 0; k < nc; k++) printf("---|");
-    printf("\n");
-    for (int i = 1; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
+    int rc = 0;
+    for (int i = 0; i < nr && !rc; i++) {
+        const char *eq = strchr(argv[i + 1], '=');
         ta_error err = {0};
-        json_t *r;
-        if (load_report(eq + 1, &r, &err)) return ta_cli_fail(&err);
-        printf("| %.*s |", (int)(eq - argv[i]), argv[i]);
-        const json_t *m = json_object_get(r, "metrics");
+        if (!eq) rc = ta_cli_usage_error("eval table", "'%s' is not STAGE=report.json", argv[i + 1]);
+        else if (load_report(eq + 1, &rs[i], &err)) rc = ta_cli_fail(&err);
+    }
+    if (!rc) {
+        printf("| stage |");
+        for (size_t k = 0; k < nc; k++) printf(" %s |", cols[k][1]);
+        printf("\n|---|");
+        for (size_t k = 0; k < nc; k++) printf("---|");
+        printf("\n");
+    }
+    for (int i = 0; !rc && i < nr; i++) { /* the rows, all reports loaded */
+        const char *stage = argv[i + 1];
+        printf("| %.*s |", (int)(strchr(stage, '=') - stage), stage);
+        const json_t *m = json_object_get(rs[i], "metrics");
         for (size_t k = 0; k < nc; k++) {
             const json_t *e = json_object_get(m, cols[k][0]);
             const json_t *v = json_object_get(e, "value");
@@ -152,28 +157,10 @@ static int cmd_table(int argc, char **argv) {
                 printf(" n/a |");
         }
         printf("\n");
-        json_decref(r);
     }
-    return 0;
-}
-
-/* 1 when two reports were evaluated on the same suite files (the same SHA-256s, in any order). */
-static int same_suites(const json_t *a, const json_t *b) {
-    const json_t *sa = json_object_get(a, "suites"), *sb = json_object_get(b, "suites");
-    if (!json_is_array(sa) || !json_is_array(sb) || json_array_size(sa) != json_array_size(sb)) return 0;
-    for (int pass = 0; pass < 2; pass++) { /* every hash of one is in the other, both ways */
-        const json_t *x = pass ? sb : sa, *y = pass ? sa : sb;
-        for (size_t i = 0; i < json_array_size(x); i++) {
-            const char *h = json_string_value(json_object_get(json_array_get(x, i), "sha256"));
-            int found = 0;
-            for (size_t j = 0; h && j < json_array_size(y) && !found; j++) {
-                const char *g = json_string_value(json_object_get(json_array_get(y, j), "sha256"));
-                found = g && !strcmp(g, h);
-            }
-            if (!found) return 0;
-        }
-    }
-    return 1;
+    for (int i = 0; i < nr; i++) json_decref(rs[i]);
+    free(rs);
+    return rc;
 }
 
 /* The gates on a report and its baseline, for `eval --gate` and `eval gate`: 0 passed, 3 a gate
@@ -186,7 +173,7 @@ static int run_gates(const char *who, const char *gate, const json_t *report, co
     if (ta_gates_check(gate, json_object_get(report, "metrics"), baseline ? json_object_get(baseline, "metrics") : NULL, &nf,
                        failed, sizeof failed, err))
         return 1;
-    if (baseline && strstr(gate, "_drop") && !same_suites(report, baseline)) {
+    if (baseline && strstr(gate, "_drop") && !ta_report_same_suites(report, baseline)) {
         nf++;
         size_t used = strlen(failed);
         snprintf(failed + used, sizeof failed - used,
@@ -222,10 +209,7 @@ static int cmd_gate(int argc, char **argv) {
     }
     if (!path) return ta_cli_usage_error("eval gate", "give a report.json");
     if (!gate) return ta_cli_usage_error("eval gate", "--gate EXPR is required");
-    ta_error err = {0};
-    if (ta_gates_validate(gate, &err)) return ta_cli_fail(&err);
-    if (strstr(gate, "_drop") && !baseline_path)
-        return ta_cli_usage_error("eval gate", "*_drop gates need --baseline REPORT.json");
+    ta_error err = {0}; /* a bad expression, or a *_drop gate without --baseline: run_gates says so */
     json_t *r = NULL, *b = NULL;
     if (load_report(path, &r, &err) || (baseline_path && load_report(baseline_path, &b, &err))) {
         json_decref(r);

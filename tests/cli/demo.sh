@@ -27,7 +27,8 @@ for r in sft_train aligned_train; do
 done
 [ "$(grep -c '^| ' "$OUT/generalization.md")" -eq 4 ] && grep -q '^| after DPO, trained requests |' "$OUT/generalization.md" &&
     grep -q '^| after DPO, held-out requests' "$OUT/generalization.md" && ok || no "generalization check: $(cat "$OUT/generalization.md" 2>&1)"
-grep -Eq "gate\(s\) failed|all gates passed" "$OUT/reports/aligned_train.gates" && grep -A3 "gates on the trained requests" "$TA_TMP/demo.log" | grep -q gate &&
+grep -Eq "gate\(s\) failed|all gates passed" "$OUT/reports/aligned_train.gates" &&
+    grep -A3 "gates on the trained requests" "$TA_TMP/demo.log" | grep -Eq "gate\(s\) failed|all gates passed" &&
     ok || no "the trained-requests gates are not printed: $(cat "$OUT/reports/aligned_train.gates" 2>&1)"
 
 # the on-policy round, resuming the models above (TA_DEMO_RESUME keeps base and sft)

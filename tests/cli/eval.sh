@@ -79,10 +79,12 @@ head -3 "$D/suite.jsonl" > "$D/suite3.jsonl"
 [ $rc -eq 3 ] && grep -q "other suites" "$D/g6.out" && ok || no "eval gate with a baseline on other suites: rc $rc $(cat "$D/g6.out")"
 "$TA_BIN" eval "${E[@]}" --out "$D/c2" --baseline "$D/s3/report.json" --gate 'task_skill_drop<=1' > "$D/g7.out" 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q "other suites" "$D/g7.out" && ok || no "eval --gate with a baseline on other suites: rc $rc"
+"$TA_BIN" eval compare "$D/s3/report.json" "$D/c/report.json" 2>&1 | grep -q "different suites" && ok || no "eval compare across other suites does not warn"
+"$TA_BIN" eval compare "$D/a/report.json" "$D/c/report.json" 2>&1 | grep -q "different suites" && no "eval compare warns on the same suites" || ok
 "$TA_BIN" eval gate "$D/c/report.json" --baseline "$D/s3/report.json" --gate 'asr<=1' >/dev/null 2>&1; rc=$?
 [ $rc -eq 0 ] && ok || no "a gate without _drop needs no matching baseline: rc $rc"
 "$TA_BIN" eval gate "$D/c/report.json" --gate 'task_skill_drop<=0.05' > "$D/g3.out" 2>&1; rc=$?
-[ $rc -eq 2 ] && grep -q "baseline" "$D/g3.out" && ok || no "eval gate drop without baseline: rc $rc"
+[ $rc -eq 1 ] && grep -q "baseline" "$D/g3.out" && ok || no "eval gate drop without baseline (rc 1, as eval --gate): rc $rc"
 "$TA_BIN" eval gate "$D/suite.jsonl" --gate 'asr<0.05' > "$D/g4.out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "suite.jsonl" "$D/g4.out" && ok || no "eval gate on a non-report: rc $rc $(cat "$D/g4.out")"
 "$TA_BIN" eval gate "$D/c/report.json" --gate 'nosuch<1' > "$D/g5.out" 2>&1; rc=$?
